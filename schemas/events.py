@@ -1,0 +1,141 @@
+"""Normalized social events and their classification (the contracts of DESIGN.md)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+EVENT_SCHEMA = "vigie.event.v1"
+
+
+class Platform(StrEnum):
+    FACEBOOK = "facebook"
+    MESSENGER = "messenger"
+    INSTAGRAM = "instagram"
+    WHATSAPP = "whatsapp"
+    X = "x"
+    LINKEDIN = "linkedin"
+    TIKTOK = "tiktok"
+    TWITCH = "twitch"
+    YOUTUBE = "youtube"
+    TELEGRAM = "telegram"
+    GOOGLE_REVIEWS = "google_reviews"
+    TRIPADVISOR = "tripadvisor"
+    NEWS = "news"
+    FORUM = "forum"
+    WEB_COMMENTS = "web_comments"
+
+
+class Kind(StrEnum):
+    COMMENT = "comment"
+    DM = "dm"
+    MENTION = "mention"
+    POST = "post"
+    REPLY = "reply"
+    REVIEW = "review"
+    ARTICLE = "article"
+    CHAT = "chat"
+
+
+class Sentiment(StrEnum):
+    NEGATIVE = "negative"
+    NEUTRAL = "neutral"
+    POSITIVE = "positive"
+
+
+class Intent(StrEnum):
+    COMPLAINT = "complaint"
+    QUESTION = "question"
+    PRAISE = "praise"
+    PURCHASE_INTENT = "purchase_intent"
+    OTHER = "other"
+
+
+class Risk(StrEnum):
+    HATE = "hate"
+    THREAT = "threat"
+    SCAM = "scam"
+    SPAM = "spam"
+    PERSONAL_DATA = "personal_data"
+    CRISIS_SIGNAL = "crisis_signal"
+
+
+class Priority(StrEnum):
+    CRITICAL = "critical"
+    HIGH = "high"
+    NORMAL = "normal"
+    LOW = "low"
+
+
+def _as_utc(value: datetime) -> datetime:
+    """Naive timestamps are taken as UTC; aware ones are converted to UTC."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+UtcDatetime = Annotated[datetime, AfterValidator(_as_utc)]
+
+
+class Author(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    handle: str | None = None
+    followers: int | None = Field(default=None, ge=0)
+
+
+class SocialEvent(BaseModel):
+    """One message from one network, in the minimal form every tool accepts.
+
+    ``event_id`` is ``<platform>:<native id>``: stable across redeliveries, so it is
+    the key for exact deduplication and for ReplacingMergeTree in ClickHouse.
+    Extra keys are allowed (and kept) so classification can ride along.
+    """
+
+    model_config = ConfigDict(extra="allow")
+
+    event_id: str = Field(min_length=1)
+    platform: Platform
+    kind: Kind
+    brand: str | None = None
+    author: Author
+    text: str
+    created_at: UtcDatetime
+    lang: str | None = None
+    url: str | None = None
+    thread_id: str | None = None
+    in_reply_to: str | None = None
+    received_at: UtcDatetime | None = None
+    attachments: list[str] = Field(default_factory=list)
+    addressed_to: str | None = Field(
+        default=None, description="Native id of the brand account the message was sent to."
+    )
+    direct: bool = Field(
+        default=False,
+        description="True when the author addressed the brand (DM, reply, @mention, "
+        "comment on its page); False for indirect mentions found by monitoring.",
+    )
+
+    @staticmethod
+    def make_id(platform: Platform, native_id: str) -> str:
+        return f"{platform.value}:{native_id}"
+
+
+class Classification(BaseModel):
+    """Labels added by the classify stage; ``reasons`` explains each of them."""
+
+    lang: str | None = None
+    sentiment: Sentiment = Sentiment.NEUTRAL
+    intent: Intent = Intent.OTHER
+    risks: list[Risk] = Field(default_factory=list)
+    priority: Priority = Priority.NORMAL
+    tags: list[str] = Field(default_factory=list)
+    reasons: dict[str, list[str]] = Field(default_factory=dict)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)

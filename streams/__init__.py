@@ -1,0 +1,1 @@
+"""Stream processing: the Faust app, its topics, and one module per stage."""

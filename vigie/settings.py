@@ -1,0 +1,122 @@
+"""The one settings object of vigie, read from ``VIGIE_*`` environment variables.
+
+Nested sections use a double underscore: ``VIGIE_KAFKA__BOOTSTRAP_SERVERS``,
+``VIGIE_CLICKHOUSE__URL``, ``VIGIE_TOPICS__PARTITIONS``. Build it once at the edge
+(the CLI) with :func:`load_settings` and pass it down; nothing reads the
+environment anywhere else.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from schemas.events import Platform
+
+
+class KafkaSettings(BaseModel):
+    """Where the brokers are and how to authenticate to them."""
+
+    bootstrap_servers: str = "127.0.0.1:9092"
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
+    sasl_username: str | None = None
+    sasl_password: SecretStr | None = None
+    ssl_cafile: Path | None = None
+    client_id: str = "vigie"
+    consumer_group: str = "vigie"
+    rebalance_timeout_s: float = Field(
+        default=30.0,
+        description="Group join wait; the embedded run lowers it to a few seconds.",
+    )
+    session_timeout_s: float = 30.0
+    heartbeat_interval_s: float = 3.0
+    replication_factor: int = 1
+
+
+class TopicSettings(BaseModel):
+    """Names and sizes of every topic; one raw topic per platform."""
+
+    raw_prefix: str = "raw."
+    normalized: str = "events.normalized"
+    classified: str = "events.classified"
+    alerts: str = "alerts"
+    tasks: str = "tasks.response"
+    task_status: str = "tasks.status"
+    deadletter: str = "deadletter"
+    partitions: int = Field(default=4, ge=1)
+
+    def raw(self, platform: Platform) -> str:
+        """The raw topic of one platform, e.g. ``raw.x``."""
+        return f"{self.raw_prefix}{platform.value}"
+
+    def all_raw(self) -> list[str]:
+        return [self.raw(p) for p in Platform]
+
+
+class ClickHouseSettings(BaseModel):
+    """A ClickHouse server (``url`` set) or the embedded engine in ``path``."""
+
+    url: str | None = Field(
+        default=None, description="http(s)://host:port of a server; unset = embedded chdb."
+    )
+    path: Path = Path(".vigie/clickhouse")
+    database: str = "vigie"
+    username: str = "default"
+    password: SecretStr = SecretStr("")
+
+    @property
+    def embedded(self) -> bool:
+        return self.url is None
+
+
+class SinkSettings(BaseModel):
+    """How the sinks batch: by size or by time, whichever comes first."""
+
+    batch_size: int = Field(default=5000, ge=1)
+    batch_seconds: float = Field(default=0.5, gt=0)
+
+
+class SlaSettings(BaseModel):
+    """Response deadlines by task priority, in minutes."""
+
+    critical_minutes: int = 15
+    high_minutes: int = 60
+    normal_minutes: int = 240
+    low_minutes: int = 1440
+
+    def due_in(self, priority: str) -> timedelta:
+        minutes: int = getattr(self, f"{priority}_minutes", self.normal_minutes)
+        return timedelta(minutes=minutes)
+
+
+class Settings(BaseSettings):
+    """Everything vigie can be configured with."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="VIGIE_", env_nested_delimiter="__", extra="ignore"
+    )
+
+    kafka: KafkaSettings = KafkaSettings()
+    topics: TopicSettings = TopicSettings()
+    clickhouse: ClickHouseSettings = ClickHouseSettings()
+    sink: SinkSettings = SinkSettings()
+    sla: SlaSettings = SlaSettings()
+    web_port: int = Field(default=6066, description="Worker HTTP port (metrics, health).")
+    web_host: str = "127.0.0.1"
+    log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _sasl_needs_credentials(self) -> Settings:
+        if self.kafka.security_protocol.startswith("SASL") and not self.kafka.sasl_username:
+            raise ValueError("SASL security protocol requires VIGIE_KAFKA__SASL_USERNAME")
+        return self
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the environment once; ``overrides`` win (the CLI uses them)."""
+    return Settings(**overrides)  # type: ignore[arg-type]
