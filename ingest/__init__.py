@@ -1,0 +1,1 @@
+"""Ingest agents: webhook receiver, file replay, simulator; each publishes raw payloads."""

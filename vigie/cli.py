@@ -1,0 +1,28 @@
+"""The ``vigie`` console script: one Typer app, sub-commands registered from ``vigie.commands``."""
+
+from __future__ import annotations
+
+import typer
+
+from vigie.commands import pipeline
+
+app = typer.Typer(
+    name="vigie",
+    help="Streaming lookout for what people say to and about brands.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+# Pipeline: embedded run, production worker, ClickHouse access.
+app.command("run")(pipeline.run)
+app.command("worker")(pipeline.worker)
+app.command("sql")(pipeline.sql)
+app.command("migrate")(pipeline.migrate)
+
+# Offline commands (same code as the streams, on files).
+# -- other command groups register here, one line each --
+
+
+def main() -> None:
+    app()

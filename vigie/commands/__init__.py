@@ -1,0 +1,1 @@
+"""One module per ``vigie`` sub-command group; :mod:`vigie.cli` registers them."""
