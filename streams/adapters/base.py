@@ -1,21 +1,50 @@
-"""What every adapter shares: the protocol, the error type, small field readers."""
+"""What every adapter shares: the protocol, the error type, field readers, the event builder.
+
+Readers raise :class:`PayloadError` (never ``KeyError``/``TypeError``) so that any
+JSON an adapter is given ends in events or in a dead letter saying which field was wrong.
+"""
 
 from __future__ import annotations
 
+import html
+import re
 import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from enum import StrEnum
 from typing import Any
 
-from schemas.events import Platform, SocialEvent
+import orjson
+
+from schemas.events import Author, Kind, Platform, SocialEvent
 
 
 class PayloadError(ValueError):
     """The payload is not a valid event of its platform; the message says why."""
 
 
+class NoMessage(PayloadError):
+    """A genuine delivery that carries no message (read receipt, reaction, status).
+
+    A subclass of :class:`PayloadError` so callers that only know that type still
+    refuse it; the normalize stage may count these instead of dead-lettering them.
+    """
+
+
 Json = Mapping[str, Any]
+
+
+class Change(StrEnum):
+    """What happened to the message; carried as the extra key ``change`` when not a creation.
+
+    The ``event_id`` stays that of the original message, so downstream stores keep
+    one row per message and the last version wins.
+    """
+
+    EDITED = "edited"
+    DELETED = "deleted"
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,11 +64,11 @@ class Adapter:
             raise PayloadError(f"{self.platform.value} payload must be a JSON object")
         events = self.parse(payload)
         if not events:
-            raise PayloadError(f"{self.platform.value} payload holds no message")
+            raise NoMessage(f"{self.platform.value} payload holds no message")
         return events
 
 
-def require(obj: Json, *path: str) -> Any:
+def require(obj: Any, *path: str) -> Any:
     """``obj[path[0]][path[1]]…``, or a PayloadError naming the missing field."""
     current: Any = obj
     for i, key in enumerate(path):
@@ -49,7 +78,7 @@ def require(obj: Json, *path: str) -> Any:
     return current
 
 
-def optional(obj: Json, *path: str) -> Any:
+def optional(obj: Any, *path: str) -> Any:
     current: Any = obj
     for key in path:
         if not isinstance(current, Mapping) or key not in current:
@@ -58,10 +87,28 @@ def optional(obj: Json, *path: str) -> Any:
     return current
 
 
+def require_object(obj: Any, *path: str) -> Json:
+    """Like :func:`require`, and the value must be a JSON object."""
+    value = require(obj, *path)
+    if not isinstance(value, Mapping):
+        raise PayloadError(f"field {'.'.join(path)} must be an object")
+    return value
+
+
 def as_list(value: Any, field: str) -> list[Any]:
     if not isinstance(value, list):
         raise PayloadError(f"field {field} must be a list")
     return value
+
+
+def objects(value: Any, field: str) -> list[Json]:
+    """The JSON objects of an optional list (absent = empty); anything else is an error."""
+    if value is None:
+        return []
+    items = as_list(value, field)
+    if not all(isinstance(item, Mapping) for item in items):
+        raise PayloadError(f"field {field} must be a list of objects")
+    return items
 
 
 def clean_text(value: Any, field: str = "text") -> str:
@@ -72,13 +119,76 @@ def clean_text(value: Any, field: str = "text") -> str:
     return "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch) != "Cc").strip()
 
 
+def optional_text(value: Any, field: str = "text") -> str:
+    """Text that may be absent (a photo without caption, a rating without comment)."""
+    return "" if value is None else clean_text(value, field)
+
+
+_BREAK = re.compile(r"<br\s*/?>|</p>", re.IGNORECASE)
+_TAG = re.compile(r"<[^>]*>")
+
+
+def html_text(value: Any, field: str) -> str:
+    """Readable text from an HTML fragment (RSS descriptions, rendered comments)."""
+    if not isinstance(value, str):
+        raise PayloadError(f"field {field} must be a string")
+    text = html.unescape(_TAG.sub("", _BREAK.sub("\n", value)))
+    return clean_text(re.sub(r"\n{3,}", "\n\n", text), field)
+
+
 def native_id(value: Any, field: str) -> str:
     if isinstance(value, bool) or not isinstance(value, str | int) or value == "":
         raise PayloadError(f"field {field} must be a non-empty id")
     return str(value)
 
 
+def optional_id(value: Any, field: str) -> str | None:
+    return None if value is None else native_id(value, field)
+
+
+def count(value: Any, field: str) -> int | None:
+    """A follower/subscriber count, when the platform gives one."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise PayloadError(f"field {field} must be a non-negative integer")
+    return value
+
+
+def lang_hint(value: Any) -> str | None:
+    """ISO-639-1 code from a platform's language tag (``fr``, ``fr-FR``, ``en_US``)."""
+    if not isinstance(value, str):
+        return None
+    code = value.replace("_", "-").split("-", 1)[0].lower()
+    return code if len(code) == 2 and code.isalpha() and code.isascii() else None
+
+
+def embedded_json(value: Any, field: str) -> Json:
+    """A JSON object sent as a string inside the payload (TikTok's ``content``)."""
+    if isinstance(value, Mapping):
+        return value
+    if not isinstance(value, str):
+        raise PayloadError(f"field {field} must be a JSON string")
+    try:
+        parsed = orjson.loads(value)
+    except orjson.JSONDecodeError as exc:
+        raise PayloadError(f"field {field} is not valid JSON") from exc
+    if not isinstance(parsed, Mapping):
+        raise PayloadError(f"field {field} must hold a JSON object")
+    return parsed
+
+
+def _checked(moment: datetime, field: str) -> datetime:
+    try:
+        return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+    except (OverflowError, ValueError) as exc:
+        raise PayloadError(f"field {field} is out of range") from exc
+
+
 def from_unix(value: Any, field: str, *, millis: bool = False) -> datetime:
+    """UTC time from seconds (or milliseconds) since the epoch, as number or digit string."""
+    if isinstance(value, str) and value.isdigit():
+        value = int(value)
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise PayloadError(f"field {field} must be a unix timestamp")
     seconds = value / 1000 if millis else value
@@ -88,11 +198,55 @@ def from_unix(value: Any, field: str, *, millis: bool = False) -> datetime:
         raise PayloadError(f"field {field} is out of range: {value!r}") from exc
 
 
+_FRACTION = re.compile(r"(\.\d{6})\d+")
+
+
 def from_iso(value: Any, field: str) -> datetime:
+    """UTC time from ISO-8601; naive means UTC; nanosecond fractions are cut to microseconds."""
     if not isinstance(value, str):
         raise PayloadError(f"field {field} must be an ISO-8601 string")
     try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        parsed = datetime.fromisoformat(_FRACTION.sub(r"\1", value.replace("Z", "+00:00")))
     except ValueError as exc:
         raise PayloadError(f"field {field} is not ISO-8601: {value[:40]!r}") from exc
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return _checked(parsed, field)
+
+
+def from_rfc2822(value: Any, field: str) -> datetime:
+    """UTC time from an RSS ``pubDate`` (``Mon, 02 Nov 2026 08:00:00 +0100``), or ISO-8601."""
+    if not isinstance(value, str):
+        raise PayloadError(f"field {field} must be a date string")
+    try:
+        return _checked(parsedate_to_datetime(value), field)
+    except (TypeError, ValueError, IndexError):
+        return from_iso(value, field)
+
+
+def event(
+    platform: Platform,
+    native: str,
+    kind: Kind,
+    *,
+    author: Author,
+    text: str,
+    created_at: datetime,
+    change: Change | None = None,
+    **fields: Any,
+) -> SocialEvent:
+    """The normalized event; ``change`` is only written for edits and deletions."""
+    extra: dict[str, Any] = {"change": change.value} if change else {}
+    return SocialEvent(
+        event_id=SocialEvent.make_id(platform, native),
+        platform=platform,
+        kind=kind,
+        author=author,
+        text=text,
+        created_at=created_at,
+        **fields,
+        **extra,
+    )
+
+
+def dm_thread(account: str, person: str) -> str:
+    """One private conversation per (brand account, person): the thread of every DM."""
+    return f"{account}:{person}"
