@@ -94,6 +94,34 @@ class SlaSettings(BaseModel):
         return timedelta(minutes=minutes)
 
 
+class WebhookSettings(BaseModel):
+    """The webhook receiver: where it listens, its limits, and one secret per platform family.
+
+    Outside ``dev_mode`` every delivery must carry a valid signature: a platform
+    whose secret is unset is refused. ``dev_mode`` accepts unsigned deliveries for
+    platforms without a secret (local demos only).
+    """
+
+    host: str = "127.0.0.1"
+    port: int = 8088
+    dev_mode: bool = False
+    max_body_bytes: int = Field(default=1_000_000, ge=1)
+    max_age_s: float = Field(default=600.0, description="Oldest accepted signed timestamp.")
+    rate_per_s: float = Field(default=50.0, gt=0, description="Sustained requests per source.")
+    burst: int = Field(default=200, ge=1, description="Requests a source may send at once.")
+    meta_app_secret: SecretStr | None = None
+    meta_verify_token: SecretStr | None = None
+    x_consumer_secret: SecretStr | None = None
+    twitch_secret: SecretStr | None = None
+    telegram_secret_token: SecretStr | None = None
+    linkedin_client_secret: SecretStr | None = None
+    tiktok_client_secret: SecretStr | None = None
+    forum_secret: SecretStr | None = None
+    shared_secret: SecretStr | None = Field(
+        default=None, description="HMAC key of the pollers (YouTube, reviews, news, web comments)."
+    )
+
+
 class Settings(BaseSettings):
     """Everything vigie can be configured with."""
 
@@ -106,6 +134,7 @@ class Settings(BaseSettings):
     clickhouse: ClickHouseSettings = ClickHouseSettings()
     sink: SinkSettings = SinkSettings()
     sla: SlaSettings = SlaSettings()
+    webhook: WebhookSettings = WebhookSettings()
     web_port: int = Field(default=6066, description="Worker HTTP port (metrics, health).")
     web_host: str = "127.0.0.1"
     log_level: str = "INFO"
