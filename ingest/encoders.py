@@ -399,7 +399,7 @@ def google_reviews(event: SocialEvent) -> Payload:
 
 def tripadvisor(event: SocialEvent) -> Payload:
     return {
-        "id": _digits(native(event)),
+        "id": int(native(event)) if native(event).isdigit() else native(event),
         "lang": event.lang,
         "location_id": event.addressed_to,
         "published_date": _iso(event),

@@ -10,6 +10,7 @@ malformed on purpose, so deduplication and the dead-letter path are exercised.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import random
 from collections.abc import Callable, Iterator
@@ -50,6 +51,8 @@ _FOLLOWER_PLATFORMS = frozenset({Platform.X, Platform.TIKTOK})
 _INDIRECT = frozenset({(Platform.NEWS, k) for k in KINDS[Platform.NEWS]}
                       | {(Platform.FORUM, k) for k in KINDS[Platform.FORUM]}
                       | {(Platform.X, Kind.POST)})
+# Platforms whose payload cannot exist without the brand account (page, channel, location).
+_NEEDS_ACCOUNT = frozenset(Platform) - {Platform.NEWS, Platform.FORUM, Platform.X}
 _OUTLETS = ("Le Journal du Voyage", "Tech & Conso", "La Gazette Éco", "Retail Daily")
 
 
@@ -262,6 +265,37 @@ SHAPES: dict[Platform, Callable[[Draft], SocialEvent]] = {
 }
 
 
+def for_wire(event: SocialEvent, brands: BrandDirectory) -> SocialEvent:
+    """A scripted event completed with what its wire format cannot go without.
+
+    Direct messages get the brand account they were sent to, comments a parent
+    post, and web comments the page they sit on, so that the adapter attributes and
+    accepts them. Ids that platforms compose (Telegram chat:message, forum
+    topic/post) are rebuilt by the encoders, so those event ids may differ.
+    """
+    updates: dict[str, Any] = {}
+    # A brand with no account there is talked about on someone else's page: found by text.
+    account = (brands.account(event.brand, event.platform) if event.brand else None) or (
+        f"page-{event.brand or 'other'}"
+    )
+    needs_account = event.direct or event.kind == Kind.DM or event.platform in _NEEDS_ACCOUNT
+    if event.addressed_to is None and needs_account:
+        updates["addressed_to"] = account
+    if event.thread_id is None and event.kind != Kind.DM:
+        digest = hashlib.sha256(event.event_id.encode()).hexdigest()
+        updates["thread_id"] = str(int(digest[:12], 16))
+    if event.platform == Platform.WEB_COMMENTS and event.url is None:
+        site = f"{account}.example" if account.startswith("page-") else account
+        updates["url"] = f"https://{site}/articles/1/#comment-{native(event)}"
+    return event.model_copy(update=updates)
+
+
+def render(event: SocialEvent) -> RawMessage:
+    """The raw delivery of ``event`` on its platform, with ``event`` as what to expect."""
+    value = orjson.dumps(ENCODERS[event.platform](event))
+    return RawMessage(event.platform, native(event).encode(), value, (event,))
+
+
 def _malformed(rng: random.Random, payload: bytes) -> bytes:
     """Break a payload in one of the ways real deliveries break (each always refused)."""
     choice = rng.randrange(4)
@@ -347,12 +381,8 @@ class Simulator:
                 yield RawMessage(previous.platform, previous.key, previous.value, (), True)
                 previous = None
                 continue
-            platform = self.rng.choice(self.platforms)
-            expected = self.event(platform)
-            value = orjson.dumps(ENCODERS[platform](expected))
-            key = native(expected).encode()
+            previous = render(self.event(self.rng.choice(self.platforms)))
             if self.rng.random() < self.invalid_share:
-                previous = RawMessage(platform, key, _malformed(self.rng, value), ())
-            else:
-                previous = RawMessage(platform, key, value, (expected,))
+                broken = _malformed(self.rng, previous.value)
+                previous = RawMessage(previous.platform, previous.key, broken, ())
             yield previous
