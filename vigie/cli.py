@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from vigie.commands import pipeline
+from vigie.commands import ingest, pipeline
 
 app = typer.Typer(
     name="vigie",
@@ -22,6 +22,10 @@ app.command("migrate")(pipeline.migrate)
 
 # Offline commands (same code as the streams, on files).
 # -- other command groups register here, one line each --
+app.command("simulate")(ingest.simulate)
+app.command("normalize")(ingest.normalize)
+app.command("replay")(ingest.replay)
+app.command("webhook")(ingest.webhook)
 
 
 def main() -> None:
