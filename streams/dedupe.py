@@ -1,0 +1,252 @@
+"""Dedup stage: exact redeliveries dropped, near-duplicates (copypasta, bot waves) clustered.
+
+Pure logic with no framework import. Every piece of state lives in an injected
+``MutableMapping`` of plain JSON-able values, so a Faust table (changelog-backed,
+restored on restart) can be passed in; offline a ``dict`` is used. Values that are
+containers are always written back after a change (``state[key] = value``) so a
+changelog-backed table records it.
+
+Time is event time (``created_at`` as epoch seconds), never the wall clock, so a
+replay gives the same answer as the live run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import MutableMapping
+from dataclasses import dataclass
+from typing import Any
+
+DEFAULT_TTL = 48 * 3600.0
+
+_URL = re.compile(r"https?://\S+|www\.\S+")
+_MENTION = re.compile(r"@\w+")
+_TOKEN = re.compile(r"#?[^\W\d_][\w-]*")
+
+
+def normalize_text(text: str) -> str:
+    """Case-folded text without URLs or @handles: what copies of one message share."""
+    return _MENTION.sub(" ", _URL.sub(" ", text.casefold()))
+
+
+def tokenize(text: str) -> list[str]:
+    """Words and hashtags of ``text`` after :func:`normalize_text` (digits dropped)."""
+    return _TOKEN.findall(normalize_text(text))
+
+
+def _expired(mapping: MutableMapping[str, Any], horizon: float, stamp: Any) -> list[str]:
+    return [key for key, value in mapping.items() if stamp(value) < horizon]
+
+
+class ExactDeduper:
+    """Forwards each ``event_id`` once per time-to-live (event time); counts the repeats.
+
+    ``seen`` maps event id → event time (epoch s) of its first delivery. Entries older
+    than ``ttl`` behind the newest event time are swept every ``sweep_every`` seconds
+    of event time (default ``ttl / 16``: a sweep scans the whole mapping, so it is
+    rare, and memory stays within 1/16 of the TTL's worth); ``max_entries`` caps memory even if event time stalls (oldest
+    entries go first).
+    """
+
+    def __init__(
+        self,
+        seen: MutableMapping[str, float] | None = None,
+        *,
+        ttl: float = DEFAULT_TTL,
+        sweep_every: float | None = None,
+        max_entries: int = 5_000_000,
+    ) -> None:
+        self.seen: MutableMapping[str, float] = {} if seen is None else seen
+        self.ttl = ttl
+        self.sweep_every = ttl / 16 if sweep_every is None else sweep_every
+        self.max_entries = max_entries
+        self.duplicates = 0
+        self.watermark = float("-inf")
+        self._next_sweep = float("-inf")
+
+    def is_duplicate(self, event_id: str, ts: float) -> bool:
+        """True when ``event_id`` was already forwarded within the TTL (then counted)."""
+        if ts > self.watermark:
+            self.watermark = ts
+            if ts >= self._next_sweep:
+                self.sweep()
+        first = self.seen.get(event_id)
+        if first is not None and first >= self.watermark - self.ttl:
+            self.duplicates += 1
+            return True
+        self.seen[event_id] = ts
+        return False
+
+    def sweep(self) -> int:
+        """Drop expired ids (and the oldest ones beyond ``max_entries``); returns how many."""
+        horizon = self.watermark - self.ttl
+        stale = _expired(self.seen, horizon, float)
+        if len(self.seen) - len(stale) > self.max_entries:
+            by_age = sorted(self.seen.items(), key=lambda kv: kv[1])
+            stale = [k for k, _ in by_age[: len(self.seen) - int(self.max_entries * 0.9)]]
+        for key in stale:
+            del self.seen[key]
+        self._next_sweep = self.watermark + self.sweep_every
+        return len(stale)
+
+
+# --- near-duplicates: 64-bit SimHash, 4 bands of 16 bits (any pair within Hamming
+# distance 3 shares a band, so a band lookup finds every candidate) ---
+
+_BANDS = 4
+_BAND_BITS = 64 // _BANDS
+_MAX_TOKENS = 127  # majority vote lanes are 8-bit: at most 127 votes per lane
+# Each byte of a token hash is spread so that bit i lands in its own 8-bit lane;
+# summing spread hashes counts, per bit, how many tokens set it (one big-int add).
+_SPREAD = [sum(1 << (8 * i) for i in range(8) if b >> i & 1) for b in range(256)]
+_LANE_ONES = sum(1 << (8 * k) for k in range(64))
+_MAJORITY = bytes(ord("1") if b >= 128 else ord("0") for b in range(256))
+
+
+class SimHasher:
+    """SimHash of a token list, with a bounded cache of per-token spread hashes."""
+
+    def __init__(self, cache_size: int = 200_000) -> None:
+        self._cache: dict[str, int] = {}
+        self._cache_size = cache_size
+
+    def _spread(self, token: str) -> int:
+        value = self._cache.get(token)
+        if value is None:
+            if len(self._cache) >= self._cache_size:
+                self._cache.clear()
+            digest = hashlib.blake2b(token.encode(), digest_size=8).digest()
+            value = 0
+            for j, byte in enumerate(digest):
+                value |= _SPREAD[byte] << (64 * j)
+            self._cache[token] = value
+        return value
+
+    def fingerprint(self, tokens: list[str]) -> int:
+        unique = list(dict.fromkeys(tokens))[:_MAX_TOKENS]
+        if not unique:
+            return 0
+        votes = 0
+        spread = self._spread
+        for token in unique:
+            votes += spread(token)
+        # Bit k is set when more than half the tokens set it: add (128 - threshold)
+        # to every lane so the lane's top bit says "count >= threshold".
+        votes += (128 - (len(unique) // 2 + 1)) * _LANE_ONES
+        return int(votes.to_bytes(64, "little").translate(_MAJORITY), 2)
+
+
+@dataclass(frozen=True, slots=True)
+class NearDup:
+    """What the near-duplicate stage adds to an event (``dup_cluster``, ``dup_count``, tag)."""
+
+    dup_cluster: str
+    dup_count: int
+    spam_wave: bool
+
+
+# cluster record (JSON list): [fingerprint, first_ts, last_ts, count, [[author, ts], ...]]
+_FP, _FIRST, _LAST, _COUNT, _AUTHORS = range(5)
+
+
+class NearDuplicateIndex:
+    """Clusters near-identical texts per brand over a sliding event-time window.
+
+    ``clusters`` maps ``"<brand>|<first event id>"`` → cluster record; ``buckets`` maps
+    ``"<brand>|<band>|<band value>"`` → cluster key (the LSH index). A cluster lives
+    while it keeps receiving members within ``window`` seconds; sweeping drops the
+    others and their buckets, and ``max_clusters`` bounds memory.
+
+    ``spam_wave`` is set on an event when its cluster holds at least
+    ``wave_authors`` distinct accounts within the last ``wave_window`` seconds and
+    the text is long enough (``wave_min_tokens``) not to be a stock phrase
+    ("merci !"). Surge detection discounts those events.
+    """
+
+    def __init__(
+        self,
+        clusters: MutableMapping[str, list[Any]] | None = None,
+        buckets: MutableMapping[str, str] | None = None,
+        *,
+        window: float = 3600.0,
+        max_distance: int = 3,
+        min_tokens_fuzzy: int = 6,
+        wave_authors: int = 8,
+        wave_window: float = 300.0,
+        wave_min_tokens: int = 6,
+        max_clusters: int = 500_000,
+        sweep_every: float = 1800.0,
+    ) -> None:
+        self.clusters: MutableMapping[str, list[Any]] = {} if clusters is None else clusters
+        self.buckets: MutableMapping[str, str] = {} if buckets is None else buckets
+        self.window = window
+        self.max_distance = max_distance
+        self.min_tokens_fuzzy = min_tokens_fuzzy
+        self.wave_authors = wave_authors
+        self.wave_window = wave_window
+        self.wave_min_tokens = wave_min_tokens
+        self.max_clusters = max_clusters
+        self.sweep_every = sweep_every
+        self.hasher = SimHasher()
+        self.watermark = float("-inf")
+        self._next_sweep = float("-inf")
+
+    def _find(self, brand: str, fp: int, keys: list[str], fuzzy: bool) -> str | None:
+        limit = self.max_distance if fuzzy else 0
+        for key in keys:
+            cluster_key = self.buckets.get(key)
+            if cluster_key is None:
+                continue
+            record = self.clusters.get(cluster_key)
+            if record is None or record[_LAST] < self.watermark - self.window:
+                continue
+            if (record[_FP] ^ fp).bit_count() <= limit:
+                return cluster_key
+        return None
+
+    def observe(
+        self, brand: str | None, tokens: list[str], author: str, ts: float, event_id: str
+    ) -> NearDup:
+        """Assign the event to its cluster (creating one if none is near) and tag waves."""
+        if ts > self.watermark:
+            self.watermark = ts
+            if ts >= self._next_sweep:
+                self.sweep()
+        fp = self.hasher.fingerprint(tokens)
+        prefix = brand or ""
+        keys = [
+            f"{prefix}|{band}|{fp >> (band * _BAND_BITS) & 0xFFFF}" for band in range(_BANDS)
+        ]
+        cluster_key = self._find(prefix, fp, keys, len(tokens) >= self.min_tokens_fuzzy)
+        if cluster_key is None:
+            cluster_key = f"{prefix}|{event_id}"
+            record: list[Any] = [fp, ts, ts, 1, [[author, ts]]]
+        else:
+            record = self.clusters[cluster_key]
+            record[_LAST] = max(record[_LAST], ts)
+            record[_COUNT] += 1
+            horizon = self.watermark - self.wave_window
+            authors = [p for p in record[_AUTHORS] if p[1] >= horizon and p[0] != author]
+            authors.append([author, ts])
+            record[_AUTHORS] = authors[-(2 * self.wave_authors) :]
+        self.clusters[cluster_key] = record
+        for key in keys:
+            self.buckets[key] = cluster_key
+        wave = len(record[_AUTHORS]) >= self.wave_authors and len(tokens) >= self.wave_min_tokens
+        return NearDup(cluster_key.split("|", 1)[1], record[_COUNT], wave)
+
+    def sweep(self) -> int:
+        """Drop clusters idle for longer than the window (and their buckets); returns how many."""
+        horizon = self.watermark - self.window
+        stale = set(_expired(self.clusters, horizon, lambda record: record[_LAST]))
+        if len(self.clusters) - len(stale) > self.max_clusters:
+            by_age = sorted(self.clusters.items(), key=lambda kv: kv[1][_LAST])
+            cut = len(self.clusters) - int(self.max_clusters * 0.9)
+            stale.update(k for k, _ in by_age[:cut])
+        for key in stale:
+            del self.clusters[key]
+        for key in [k for k, cluster in self.buckets.items() if cluster in stale]:
+            del self.buckets[key]
+        self._next_sweep = self.watermark + self.sweep_every
+        return len(stale)

@@ -1,0 +1,535 @@
+"""Surge detector: per-minute event-time counts → spike and silence incidents → alerts.
+
+The stream calls :meth:`SurgeDetector.observe` once per deduplicated, classified
+event; it returns the alerts that closing minutes produced (usually none). A minute
+closes once the watermark (newest event time seen) passes its end plus
+``lateness``; later events for it are counted in ``late`` and ignored.
+
+State (all injected ``MutableMapping``s of JSON-able values, ``dict`` by default):
+
+- ``buckets``: ``"<minute>|<brand>|<polarity>"`` → the minute's counts per platform
+  (raw and without spam waves), term counts, top-reach event and samples. Kept
+  ``retention`` minutes after closing, for explanations.
+- ``series``: ``"b|<brand>|<polarity>"`` and ``"p|<platform>"`` → seasonal baseline,
+  dispersion, recent rings and the open incident, if any.
+- ``profiles``: ``"t|<brand>|<polarity>"`` / ``"p|<brand>|<polarity>"`` → long-run
+  term / platform frequencies, to say what is unusual in an incident.
+- ``meta``: watermark, last closed minute, bucket registry, open silence incident.
+
+Spikes are scored per brand and polarity (negative, positive) over all platforms,
+silences per platform. A window of the last 1, 3, 10 or 30 minutes opens an
+incident when its count is at least ``min_count``, at least ``min_ratio`` × the
+baseline, and its quasi-Poisson tail probability against the baseline (raised by
+``margin`` for baseline uncertainty) is below 10^-``open_score``. The incident
+stays open until the 10-minute count has been back within two standard deviations
+of the baseline for ``quiet_minutes`` minutes (hysteresis: no flapping).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, MutableMapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from schemas.alerts import (
+    Alert,
+    AlertKind,
+    AlertStatus,
+    Polarity,
+    Severity,
+    TermExcess,
+    TrajectoryPoint,
+)
+from schemas.events import Platform
+from streams.surge import baseline as bl
+from streams.surge.stats import surprise_above, surprise_below
+
+POLARITIES = ("negative", "neutral", "positive")
+SCORED = frozenset({"negative", "positive"})
+
+Bucket = dict[str, Any]
+Incident = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class SurgeConfig:
+    """Detector thresholds; defaults are the ones ``vigie eval-surge`` is measured with."""
+
+    lateness: float = 30.0
+    windows: tuple[int, ...] = (1, 3, 10, 30)
+    open_score: float = 7.0
+    min_count: int = 8
+    min_ratio: float = 1.5
+    margin: float = 0.15
+    quiet_minutes: int = 15
+    update_every: int = 5
+    update_growth: float = 1.5
+    silence_windows: tuple[int, ...] = (3, 5, 10, 20)
+    silence_score: float = 8.0
+    silence_ratio: float = 0.2
+    silence_min_expected: float = 15.0
+    recovery_minutes: int = 5
+    retention: int = 60
+    profile_half_life: float = 3 * 1440.0
+    profile_cap: int = 4000
+    max_gap: int = 1440
+    max_terms: int = 5
+    max_samples: int = 5
+    baseline: bl.BaselineConfig = field(default_factory=bl.BaselineConfig)
+
+
+def _at(minute: int) -> datetime:
+    return datetime.fromtimestamp(minute * 60, UTC)
+
+
+def _severity(ratio: float, excess: float) -> Severity:
+    if ratio >= 10.0 and excess >= 100.0:
+        return Severity.CRITICAL
+    if ratio >= 5.0 and excess >= 30.0:
+        return Severity.HIGH
+    if ratio >= 2.5:
+        return Severity.MEDIUM
+    return Severity.LOW
+
+
+_SEVERITY_RANK = {s: i for i, s in enumerate(Severity)}
+
+
+class SurgeDetector:
+    """Windowed counts, seasonal baselines and incident lifecycles; see the module doc."""
+
+    def __init__(
+        self,
+        buckets: MutableMapping[str, Bucket] | None = None,
+        series: MutableMapping[str, bl.Series] | None = None,
+        profiles: MutableMapping[str, bl.Profile] | None = None,
+        meta: MutableMapping[str, Any] | None = None,
+        config: SurgeConfig | None = None,
+    ) -> None:
+        self.buckets: MutableMapping[str, Bucket] = {} if buckets is None else buckets
+        self.series: MutableMapping[str, bl.Series] = {} if series is None else series
+        self.profiles: MutableMapping[str, bl.Profile] = {} if profiles is None else profiles
+        self.meta: MutableMapping[str, Any] = {} if meta is None else meta
+        self.config = config or SurgeConfig()
+        self.late = 0
+        self._wm: float = self.meta.get("wm", -math.inf)
+        self._closed: int | None = self.meta.get("closed")
+        self._next_close = self._close_time()
+        self._closing: dict[str, bl.Series] = {}  # series being updated by _close
+
+    # --- per event ---------------------------------------------------------------
+
+    def observe(
+        self,
+        ts: float,
+        brand: str | None,
+        platform: str,
+        polarity: str,
+        event_id: str,
+        *,
+        terms: Iterable[str] = (),
+        followers: int = 0,
+        discounted: bool = False,
+    ) -> list[Alert]:
+        """Count one event (epoch seconds, event time); returns alerts fired meanwhile.
+
+        ``discounted`` events (near-duplicate spam waves) count for platform volume
+        but not for spikes, terms, samples or origin.
+        """
+        minute = int(ts // 60)
+        if self._closed is None:
+            self._closed = minute - 1
+            self._next_close = self._close_time()
+        elif minute <= self._closed:
+            self.late += 1
+            return []
+        key = f"{minute}|{brand or ''}|{polarity}"
+        bucket = self.buckets.get(key)
+        if bucket is None:
+            bucket = {"n": {}, "t": {}, "o": None, "s": []}
+            registry = self.meta.get("registry", {})
+            registry.setdefault(str(minute), []).append(key)
+            self.meta["registry"] = registry
+        counts = bucket["n"].get(platform)
+        if counts is None:
+            counts = bucket["n"][platform] = [0, 0]
+        counts[0] += 1
+        if not discounted:
+            counts[1] += 1
+            term_counts = bucket["t"]
+            for term in terms:
+                term_counts[term] = term_counts.get(term, 0) + 1
+            origin = bucket["o"]
+            if origin is None or followers > origin[0]:
+                bucket["o"] = [followers, ts, event_id]
+            if len(bucket["s"]) < 3:
+                bucket["s"].append(event_id)
+        self.buckets[key] = bucket
+        if ts > self._wm:
+            self._wm = ts
+            if ts >= self._next_close:
+                return self._advance()
+        return []
+
+    @property
+    def watermark(self) -> float:
+        return self._wm
+
+    # --- minute closing ----------------------------------------------------------
+
+    def _close_time(self) -> float:
+        if self._closed is None:
+            return math.inf
+        return (self._closed + 2) * 60 + self.config.lateness
+
+    def _advance(self) -> list[Alert]:
+        assert self._closed is not None
+        target = int((self._wm - self.config.lateness) // 60) - 1
+        first = max(self._closed + 1, target - self.config.max_gap)
+        alerts: list[Alert] = []
+        for minute in range(first, target + 1):
+            alerts.extend(self._close(minute))
+        self._closed = target
+        self.meta["closed"] = target
+        self.meta["wm"] = self._wm
+        self._next_close = self._close_time()
+        return alerts
+
+    def _series(self, key: str) -> bl.Series:
+        state = self._closing.get(key) or self.series.get(key)
+        return bl.new_series() if state is None else state
+
+    def _close(self, minute: int) -> list[Alert]:
+        cfg = self.config
+        registry: dict[str, list[str]] = self.meta.get("registry", {})
+        brand_counts: dict[str, float] = {}
+        platform_counts: dict[str, float] = {}
+        for key in registry.get(str(minute), ()):
+            bucket = self.buckets.get(key)
+            if bucket is None:
+                continue
+            _, brand, polarity = key.split("|")
+            kept = 0
+            for platform, (raw, eff) in bucket["n"].items():
+                platform_counts[platform] = platform_counts.get(platform, 0) + raw
+                kept += eff
+            if brand:
+                for pol in POLARITIES:
+                    brand_counts.setdefault(f"b|{brand}|{pol}", 0)
+                brand_counts[f"b|{brand}|{polarity}"] = kept
+        states = {key: self._series(key) for key in self.series}
+        self._closing = states
+        for key in brand_counts:
+            states.setdefault(key, bl.new_series())
+        for platform in platform_counts:
+            states.setdefault(f"p|{platform}", bl.new_series())
+
+        expected: dict[str, float | None] = {}
+        for key, state in states.items():
+            count = brand_counts.get(key, 0) if key[0] == "b" else platform_counts.get(key[2:], 0)
+            mu = bl.expected(state, minute, cfg.baseline)
+            expected[key] = mu
+            bl.push(state, count, count if mu is None else mu, cfg.baseline)
+
+        alerts: list[Alert] = []
+        for key, state in states.items():
+            if key[0] == "b" and expected[key] is not None and key.rsplit("|", 1)[1] in SCORED:
+                alert = self._spike(key, state, minute)
+                if alert is not None:
+                    alerts.append(alert)
+        platform_states = {k[2:]: s for k, s in states.items() if k[0] == "p"}
+        alerts.extend(self._silence(platform_states, expected, minute))
+
+        silenced = set((self.meta.get("silence") or {}).get("platforms", ()))
+        for key, state in states.items():
+            if state["inc"] is None and key[2:] not in silenced:
+                bl.learn(state, minute, state["x"][-1], expected[key], cfg.baseline)
+                if key[0] == "b":
+                    self._learn_profiles(key, minute)
+            self.series[key] = state
+        self._closing = {}
+        self._expire(minute - cfg.retention, registry)
+        return alerts
+
+    def _learn_profiles(self, series_key: str, minute: int) -> None:
+        _, brand, polarity = series_key.split("|")
+        if polarity not in SCORED:
+            return
+        bucket = self.buckets.get(f"{minute}|{brand}|{polarity}")
+        if bucket is None:
+            return
+        per_platform = {p: eff for p, (_, eff) in bucket["n"].items() if eff}
+        events = sum(per_platform.values())
+        if not events:
+            return
+        cfg = self.config
+        for prefix, items in (("t", bucket["t"]), ("p", per_platform)):
+            key = f"{prefix}|{brand}|{polarity}"
+            profile = self.profiles.get(key) or bl.new_profile(minute)
+            bl.profile_add(
+                profile, items, events, minute,
+                half_life=cfg.profile_half_life, cap=cfg.profile_cap,
+            )
+            self.profiles[key] = profile
+
+    def _expire(self, before: int, registry: dict[str, list[str]]) -> None:
+        stale = [m for m in registry if int(m) <= before]
+        if not stale:
+            return
+        for minute in stale:
+            for key in registry.pop(minute):
+                self.buckets.pop(key, None)
+        self.meta["registry"] = registry
+
+    # --- spikes ------------------------------------------------------------------
+
+    def _best_window(self, state: bl.Series) -> tuple[float, int, float, float]:
+        """(score, window, observed, expected) of the most surprising window."""
+        cfg = self.config
+        phi = bl.dispersion(state)
+        best = (0.0, 0, 0.0, 0.0)
+        for width in cfg.windows:
+            if len(state["x"]) < width:
+                break
+            observed, mu = bl.window(state, width)
+            if observed < cfg.min_count or observed < mu * cfg.min_ratio:
+                continue
+            score = surprise_above(observed, mu * (1.0 + cfg.margin), phi)
+            if score > best[0]:
+                best = (score, width, observed, mu)
+        return best
+
+    def _spike(self, key: str, state: bl.Series, minute: int) -> Alert | None:
+        cfg = self.config
+        score, width, observed, mu = self._best_window(state)
+        incident: Incident | None = state["inc"]
+        recent, recent_mu = bl.window(state, 10)
+        if incident is None:
+            if score < cfg.open_score:
+                return None
+            _, brand, polarity = key.split("|")
+            start = minute - width + 1
+            incident = {
+                "id": f"spike-{brand}-{polarity}-{_at(start):%Y%m%dT%H%M}",
+                "brand": brand, "polarity": polarity, "start": start, "seq": 0,
+                "count": observed, "baseline": mu, "score": score,
+                "traj": [[start + i, x, m] for i, (x, m) in enumerate(
+                    zip(state["x"][-width:], state["mu"][-width:], strict=True))],
+                "peak": [recent, recent_mu], "ratio": observed / max(mu, 1.0),
+                "quiet": 0, "last": minute, "origin": None,
+            }
+            state["inc"] = incident
+            return self._spike_alert(incident, state, minute, AlertStatus.OPEN)
+
+        x, m = state["x"][-1], state["mu"][-1]
+        incident["count"] += x
+        incident["baseline"] += m
+        incident["traj"] = [*incident["traj"][-239:], [minute, x, m]]
+        incident["score"] = score
+        if score > 0.0:
+            incident["ratio"] = max(incident["ratio"], observed / max(mu, 1.0))
+        spread = 2.0 * math.sqrt(max(recent_mu, 1.0) * bl.dispersion(state))
+        quiet = recent <= recent_mu * (1.0 + cfg.margin) + spread
+        incident["quiet"] = incident["quiet"] + 1 if quiet else 0
+        if incident["quiet"] >= cfg.quiet_minutes:
+            state["inc"] = None
+            return self._spike_alert(incident, state, minute, AlertStatus.RESOLVED)
+        grown = recent >= incident["peak"][0] * cfg.update_growth
+        if grown:
+            incident["peak"] = [recent, recent_mu]
+        if grown and minute - incident["last"] >= cfg.update_every:
+            return self._spike_alert(incident, state, minute, AlertStatus.UPDATE)
+        return None
+
+    def _window_buckets(self, brand: str, polarity: str, start: int, minute: int) -> list[Bucket]:
+        first = max(start, minute - self.config.retention + 1)
+        found = (self.buckets.get(f"{m}|{brand}|{polarity}") for m in range(first, minute + 1))
+        return [b for b in found if b is not None]
+
+    def _spike_alert(
+        self, incident: Incident, state: bl.Series, minute: int, status: AlertStatus
+    ) -> Alert:
+        cfg = self.config
+        brand, polarity = incident["brand"], incident["polarity"]
+        buckets = self._window_buckets(brand, polarity, incident["start"], minute)
+        terms: dict[str, int] = {}
+        platforms: dict[str, int] = {}
+        kept = discounted = 0
+        for bucket in buckets:
+            for term, n in bucket["t"].items():
+                terms[term] = terms.get(term, 0) + n
+            for platform, (raw, eff) in bucket["n"].items():
+                platforms[platform] = platforms.get(platform, 0) + eff
+                kept += eff
+                discounted += raw - eff
+        first = max(incident["start"], minute - cfg.retention + 1)
+        window_base = sum(p[2] for p in incident["traj"] if p[0] >= first)
+        excess_terms = self._term_excess(f"t|{brand}|{polarity}", terms, kept)
+        affected = self._affected(f"p|{brand}|{polarity}", platforms, window_base, kept)
+        if incident["origin"] is None:  # a few minutes back: the first post precedes the surge
+            incident["origin"] = _origin(
+                self._window_buckets(brand, polarity, incident["start"] - 5, minute))
+        ranked = sorted(buckets, key=lambda b: sum(e for _, e in b["n"].values()), reverse=True)
+        samples = [i for b in ranked for i in b["s"]][: cfg.max_samples]
+        width = min(len(state["x"]), minute - incident["start"] + 1)
+        mix = {
+            pol: int(sum(self._series(f"b|{brand}|{pol}")["x"][-width:]))
+            for pol in POLARITIES
+        }
+        mix[polarity] = int(sum(state["x"][-width:]))
+        severity = _severity(incident["ratio"], incident["count"] - incident["baseline"])
+        incident["last"] = minute
+        sequence = incident["seq"]
+        incident["seq"] += 1
+        top = [t.term for t in excess_terms]
+        summary = (
+            f"{polarity} surge on {brand}: {int(incident['count'])} messages vs "
+            f"{incident['baseline']:.0f} expected since {_at(incident['start']):%H:%M} UTC"
+            f" on {', '.join(affected)}" + (f"; driven by {', '.join(top)}" if top else "")
+        )
+        return Alert(
+            alert_id=incident["id"], kind=AlertKind.SPIKE, status=status, brand=brand,
+            platforms=[Platform(p) for p in affected], polarity=Polarity(polarity),
+            window_start=_at(incident["start"]), detected_at=self._detected_at(minute),
+            severity=severity, count=int(incident["count"]),
+            baseline=round(incident["baseline"], 2), score=round(incident["score"], 2),
+            top_terms=top, sample_event_ids=samples, origin_event_id=incident["origin"],
+            sequence=sequence, summary=summary,
+            trajectory=_trajectory(incident["traj"]), polarity_mix=mix,
+            term_excess=excess_terms, platform_counts=platforms, discounted=discounted,
+        )
+
+    def _detected_at(self, minute: int) -> datetime:
+        return datetime.fromtimestamp(max(self._wm, (minute + 1) * 60.0), UTC)
+
+    def _term_excess(self, key: str, terms: dict[str, int], events: int) -> list[TermExcess]:
+        profile = self.profiles.get(key)
+        scored = []
+        for term, n in terms.items():
+            expected = events * bl.share(profile, term)
+            if n >= 3 and n >= 2.0 * expected + 1.0:
+                scored.append(((n - expected) / math.sqrt(expected + 1.0), term, n, expected))
+        scored.sort(reverse=True)
+        return [
+            TermExcess(term=t, count=n, expected=round(e, 2))
+            for _, t, n, e in scored[: self.config.max_terms]
+        ]
+
+    def _affected(
+        self, key: str, platforms: dict[str, int], expected_total: float, observed: int
+    ) -> list[str]:
+        """Platforms carrying the excess, most first (the busiest one if none stands out)."""
+        profile = self.profiles.get(key)
+        excess = {p: n - expected_total * bl.share(profile, p) for p, n in platforms.items()}
+        floor = max(2.0, 0.1 * (observed - expected_total))
+        chosen = sorted((p for p, e in excess.items() if e >= floor), key=lambda p: -excess[p])
+        if not chosen and platforms:
+            chosen = [max(platforms, key=lambda p: platforms[p])]
+        return chosen
+
+    # --- silences ----------------------------------------------------------------
+
+    def _silent(self, state: bl.Series) -> tuple[float, int, float, float] | None:
+        cfg = self.config
+        phi = bl.dispersion(state)
+        for width in cfg.silence_windows:
+            if len(state["x"]) < width:
+                break
+            observed, mu = bl.window(state, width)
+            if mu < cfg.silence_min_expected or observed > cfg.silence_ratio * mu:
+                continue
+            score = surprise_below(observed, mu * (1.0 - cfg.margin), phi)
+            if score >= cfg.silence_score:
+                return score, width, observed, mu
+        return None
+
+    def _silence(
+        self,
+        states: dict[str, bl.Series],
+        expected: dict[str, float | None],
+        minute: int,
+    ) -> list[Alert]:
+        cfg = self.config
+        warm = {p: s for p, s in states.items() if expected[f"p|{p}"] is not None}
+        incident: Incident | None = self.meta.get("silence")
+        current = set(incident["platforms"]) if incident else set()
+        silent = {p: hit for p, s in warm.items() if (hit := self._silent(s)) is not None}
+        others = [s for p, s in warm.items() if p not in silent and p not in current]
+        pairs = [bl.window(s, 10) for s in others]
+        seen, usual = sum(p[0] for p in pairs), sum(p[1] for p in pairs)
+        if incident is None:
+            if not silent or usual <= 0.0 or seen < 0.5 * usual:
+                return []
+            start = min(minute - hit[1] + 1 for hit in silent.values())
+            names = sorted(silent)
+            incident = {
+                "id": f"silence-{'+'.join(names)}-{_at(start):%Y%m%dT%H%M}",
+                "platforms": names, "start": start, "seq": 0, "quiet": 0,
+                "count": sum(h[2] for h in silent.values()),
+                "baseline": sum(h[3] for h in silent.values()),
+                "score": max(h[0] for h in silent.values()), "traj": [],
+            }
+            return [self._silence_alert(incident, minute, AlertStatus.OPEN)]
+        x = sum(states[p]["x"][-1] for p in current)
+        m = sum(states[p]["mu"][-1] for p in current)
+        incident["count"] += x
+        incident["baseline"] += m
+        incident["traj"] = [*incident["traj"][-239:], [minute, x, m]]
+        recovered = all(
+            obs >= 0.5 * mu
+            for obs, mu in (bl.window(states[p], cfg.recovery_minutes) for p in current)
+        )
+        incident["quiet"] = incident["quiet"] + 1 if recovered else 0
+        if incident["quiet"] >= cfg.recovery_minutes:
+            self.meta["silence"] = None
+            return [self._silence_alert(incident, minute, AlertStatus.RESOLVED)]
+        added = sorted(set(silent) - current)
+        if added:
+            incident["platforms"] = sorted(current | set(added))
+            incident["score"] = max(incident["score"], *(silent[p][0] for p in added))
+            return [self._silence_alert(incident, minute, AlertStatus.UPDATE)]
+        self.meta["silence"] = incident
+        return []
+
+    def _silence_alert(self, incident: Incident, minute: int, status: AlertStatus) -> Alert:
+        if status is not AlertStatus.RESOLVED:
+            self.meta["silence"] = incident
+        sequence = incident["seq"]
+        incident["seq"] += 1
+        names = incident["platforms"]
+        missing = incident["baseline"] - incident["count"]
+        severity = Severity.CRITICAL if len(names) >= 3 else (
+            Severity.HIGH if len(names) == 2 else Severity.MEDIUM)
+        return Alert(
+            alert_id=incident["id"], kind=AlertKind.SILENCE, status=status, brand=None,
+            platforms=[Platform(p) for p in names], polarity=None,
+            window_start=_at(incident["start"]), detected_at=self._detected_at(minute),
+            severity=severity, count=int(incident["count"]),
+            baseline=round(incident["baseline"], 2), score=round(incident["score"], 2),
+            top_terms=[], sample_event_ids=[], origin_event_id=None, sequence=sequence,
+            summary=(
+                f"{', '.join(names)} went quiet at {_at(incident['start']):%H:%M} UTC: "
+                f"{int(incident['count'])} messages vs {incident['baseline']:.0f} expected "
+                f"({missing:.0f} missing) while other platforms continue"
+            ),
+            trajectory=_trajectory(incident["traj"]),
+        )
+
+
+def _origin(buckets: list[Bucket]) -> str | None:
+    """Earliest message whose reach is at least half the top reach in the window."""
+    candidates = [b["o"] for b in buckets if b["o"] is not None]
+    if not candidates:
+        return None
+    top = max(c[0] for c in candidates)
+    earliest = min((c for c in candidates if c[0] >= 0.5 * top), key=lambda c: c[1])
+    return str(earliest[2])
+
+
+def _trajectory(points: list[list[Any]]) -> list[TrajectoryPoint]:
+    return [
+        TrajectoryPoint(minute=_at(int(m)), count=int(x), baseline=round(mu, 2))
+        for m, x, mu in points[-60:]
+    ]
