@@ -1,0 +1,53 @@
+"""Text preparation shared by every rule: one pass per event, reused by all stages.
+
+Rules match on a *folded* form (lower case, accents stripped, typographic quotes
+and "n't" normalised) so lexicons are written once, without accent variants.
+Folding maps every character to exactly one character, so offsets in the folded
+text are offsets in the original text (needed to mask personal data).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_FOLD = str.maketrans(
+    "àâäáãåçéèêëíìîïñóòôöõúùûüýÿœæßÀÂÄÁÃÅÇÉÈÊËÍÌÎÏÑÓÒÔÖÕÚÙÛÜÝŒÆ’‘´`«»“”",
+    "aaaaaaceeeeiiiinooooouuuuyyoasaaaaaaceeeeiiiinooooouuuuyoa''''\"\"\"\"",
+)
+_NOT = re.compile(r"n't\b")
+_TOKEN = re.compile(r"[a-z0-9]+")
+_LETTER = re.compile(r"[^\W\d_]")
+_UPPER = re.compile(r"[A-ZÀ-ÖØ-Þ]")
+_SHOUTED_WORD = re.compile(r"\b[A-ZÀ-ÖØ-Þ]{4,}\b")
+
+
+def fold(text: str) -> str:
+    """Lower-case and strip accents, keeping the length of ``text``."""
+    return text.lower().translate(_FOLD)
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """An event text in the forms the rules need, computed once."""
+
+    raw: str
+    folded: str
+    tokens: tuple[str, ...]
+    shouted: frozenset[str]
+    all_caps: bool
+
+
+def prepare(text: str) -> Prepared:
+    """Fold, tokenise and measure shouting (ALL CAPS) once per event."""
+    folded = fold(text)
+    tokens = tokenize(folded)
+    letters = len(_LETTER.findall(text))
+    all_caps = letters >= 12 and len(_UPPER.findall(text)) >= 0.7 * letters
+    shouted = frozenset(fold(w) for w in _SHOUTED_WORD.findall(text))
+    return Prepared(text, folded, tokens, shouted, all_caps)
+
+
+def tokenize(folded: str) -> tuple[str, ...]:
+    """Word tokens of an already folded text ("n't" read as "not")."""
+    return tuple(_TOKEN.findall(_NOT.sub(" not", folded)))
