@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from vigie.commands import ingest, pipeline
+from vigie.commands import classify, ingest, pipeline
 
 app = typer.Typer(
     name="vigie",
@@ -26,6 +26,8 @@ app.command("simulate")(ingest.simulate)
 app.command("normalize")(ingest.normalize)
 app.command("replay")(ingest.replay)
 app.command("webhook")(ingest.webhook)
+app.command("classify")(classify.classify)
+app.command("eval")(classify.evaluate_file)
 
 
 def main() -> None:
