@@ -268,8 +268,8 @@ SHAPES: dict[Platform, Callable[[Draft], SocialEvent]] = {
 def for_wire(event: SocialEvent, brands: BrandDirectory) -> SocialEvent:
     """A scripted event completed with what its wire format cannot go without.
 
-    Direct messages get the brand account they were sent to, comments a parent
-    post, and web comments the page they sit on, so that the adapter attributes and
+    Messages addressed to the brand get its account, comments a parent post,
+    replies a parent, and web comments the page they sit on, so that the adapter attributes and
     accepts them. Ids that platforms compose (Telegram chat:message, forum
     topic/post) are rebuilt by the encoders, so those event ids may differ.
     """
@@ -278,12 +278,15 @@ def for_wire(event: SocialEvent, brands: BrandDirectory) -> SocialEvent:
     account = (brands.account(event.brand, event.platform) if event.brand else None) or (
         f"page-{event.brand or 'other'}"
     )
-    needs_account = event.direct or event.kind == Kind.DM or event.platform in _NEEDS_ACCOUNT
-    if event.addressed_to is None and needs_account:
+    broadcast = event.kind in (Kind.POST, Kind.ARTICLE)
+    if event.addressed_to is None and (event.direct or not broadcast
+                                       or event.platform in _NEEDS_ACCOUNT):
         updates["addressed_to"] = account
+    digest = hashlib.sha256(event.event_id.encode()).hexdigest()
     if event.thread_id is None and event.kind != Kind.DM:
-        digest = hashlib.sha256(event.event_id.encode()).hexdigest()
         updates["thread_id"] = str(int(digest[:12], 16))
+    if event.kind == Kind.REPLY and event.in_reply_to is None:
+        updates["in_reply_to"] = str(int(digest[12:24], 16))  # a parent that is not the post
     if event.platform == Platform.WEB_COMMENTS and event.url is None:
         site = f"{account}.example" if account.startswith("page-") else account
         updates["url"] = f"https://{site}/articles/1/#comment-{native(event)}"

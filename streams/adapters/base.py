@@ -95,6 +95,11 @@ def require_object(obj: Any, *path: str) -> Json:
     return value
 
 
+def keyword(value: Any) -> str:
+    """A discriminating field (``type``, ``verb``, ``action``) as a string ("" when it is not)."""
+    return value if isinstance(value, str) else ""
+
+
 def as_list(value: Any, field: str) -> list[Any]:
     if not isinstance(value, list):
         raise PayloadError(f"field {field} must be a list")

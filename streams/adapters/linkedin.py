@@ -17,6 +17,7 @@ from streams.adapters.base import (
     Json,
     event,
     from_unix,
+    keyword,
     native_id,
     objects,
     optional,
@@ -39,7 +40,7 @@ def post_url(post_urn: str) -> str:
 
 
 def _notification(item: Json) -> SocialEvent | None:
-    action = optional(item, "action")
+    action = keyword(optional(item, "action"))
     if action not in _ACTIONS:
         return None
     activity_kind, change = _ACTIONS[action]

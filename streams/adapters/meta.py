@@ -21,6 +21,7 @@ from streams.adapters.base import (
     dm_thread,
     event,
     from_unix,
+    keyword,
     native_id,
     objects,
     optional,
@@ -101,7 +102,7 @@ def _messaging(platform: Platform, payload: Json, expected_object: str) -> list[
 
 
 def _feed_event(page_id: str, value: Json) -> SocialEvent | None:
-    item = require(value, "item")
+    item = keyword(require(value, "item"))
     if item == "comment":
         mid = native_id(require(value, "comment_id"), "value.comment_id")
         post = optional_id(optional(value, "post_id"), "value.post_id")
@@ -112,7 +113,7 @@ def _feed_event(page_id: str, value: Json) -> SocialEvent | None:
         parent, post, kind = None, mid, Kind.POST
     else:
         return None  # reactions, likes: not messages
-    verb = optional(value, "verb") or "add"
+    verb = keyword(optional(value, "verb")) or "add"
     if verb not in _FEED_VERBS:
         return None  # hide/unhide/block: moderation actions of the page itself
     photo = optional(value, "photo")
@@ -179,7 +180,7 @@ def _instagram(payload: Json) -> list[SocialEvent]:
 
 def _whatsapp_text(message: Json) -> tuple[str, list[str]]:
     """Text and media references of one WhatsApp message, by its ``type``."""
-    kind = str(require(message, "type"))
+    kind = keyword(require(message, "type"))
     body = optional(message, kind)
     if kind == "text":
         return clean_text(require(message, "text", "body"), "text.body"), []
@@ -212,7 +213,7 @@ def _whatsapp(payload: Json) -> list[SocialEvent]:
             for c in objects(optional(value, "contacts"), "value.contacts")
         }
         for message in objects(optional(value, "messages"), "value.messages"):
-            if optional(message, "type") in _WHATSAPP_SKIPPED:
+            if keyword(optional(message, "type")) in _WHATSAPP_SKIPPED:
                 continue
             sender = native_id(require(message, "from"), "message.from")
             text, attachments = _whatsapp_text(message)

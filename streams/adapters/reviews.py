@@ -21,6 +21,7 @@ from streams.adapters.base import (
     clean_text,
     event,
     from_iso,
+    keyword,
     lang_hint,
     native_id,
     objects,
@@ -51,7 +52,7 @@ def _google(payload: Json) -> list[SocialEvent]:
     location, sep, _ = name.rpartition("/reviews/")
     if not sep:
         raise PayloadError("field name must be accounts/…/locations/…/reviews/…")
-    stars = require(payload, "starRating")
+    stars = keyword(require(payload, "starRating"))
     if stars not in _STARS:
         raise PayloadError(f"field starRating is not ONE..FIVE: {str(stars)[:20]!r}")
     reviewer = optional(payload, "reviewer", "displayName")

@@ -21,6 +21,7 @@ from streams.adapters.base import (
     embedded_json,
     event,
     from_unix,
+    keyword,
     native_id,
     optional,
     optional_id,
@@ -79,7 +80,7 @@ def _direct_message(account: str, content: Json) -> SocialEvent:
 
 
 def _parse(payload: Json) -> list[SocialEvent]:
-    name = require(payload, "event")
+    name = keyword(require(payload, "event"))
     account = native_id(require(payload, "user_openid"), "user_openid")
     if name in _COMMENT_CHANGES:
         return [_comment(account, name, embedded_json(require(payload, "content"), "content"))]

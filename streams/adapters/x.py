@@ -112,6 +112,7 @@ def _direct_messages(payload: Json) -> list[SocialEvent]:
 
 def _deletions(payload: Json) -> list[SocialEvent]:
     """A deleted post: an empty-text event with ``change=deleted`` under the same id."""
+    brand_account = native_id(require(payload, "for_user_id"), "for_user_id")
     return [
         event(
             Platform.X,
@@ -120,6 +121,7 @@ def _deletions(payload: Json) -> list[SocialEvent]:
             author=Author(id=native_id(require(item, "status", "user_id"), "status.user_id")),
             text="",
             created_at=from_unix(require(item, "timestamp_ms"), "timestamp_ms", millis=True),
+            addressed_to=brand_account,
             change=Change.DELETED,
         )
         for item in objects(require(payload, "tweet_delete_events"), "tweet_delete_events")
