@@ -139,3 +139,42 @@ class Classification(BaseModel):
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+class ClassifiedEvent(SocialEvent):
+    """A normalized event with its classification keys and near-duplicate cluster,
+    as published on ``events.classified`` and stored in ClickHouse."""
+
+    sentiment: Sentiment = Sentiment.NEUTRAL
+    intent: Intent = Intent.OTHER
+    risks: list[Risk] = Field(default_factory=list)
+    priority: Priority = Priority.NORMAL
+    tags: list[str] = Field(default_factory=list)
+    reasons: dict[str, list[str]] = Field(default_factory=dict)
+    dup_cluster: str | None = None
+    dup_count: int = 1
+
+    @classmethod
+    def of(
+        cls,
+        event: SocialEvent,
+        labels: Classification,
+        *,
+        dup_cluster: str | None = None,
+        dup_count: int = 1,
+    ) -> ClassifiedEvent:
+        fields = event.model_dump()
+        fields.update(labels.model_dump())
+        fields["lang"] = labels.lang or event.lang
+        return cls(**fields, dup_cluster=dup_cluster, dup_count=dup_count)
+
+    def classification(self) -> Classification:
+        return Classification(
+            lang=self.lang,
+            sentiment=self.sentiment,
+            intent=self.intent,
+            risks=self.risks,
+            priority=self.priority,
+            tags=self.tags,
+            reasons=self.reasons,
+        )

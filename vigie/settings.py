@@ -135,6 +135,9 @@ class Settings(BaseSettings):
     sink: SinkSettings = SinkSettings()
     sla: SlaSettings = SlaSettings()
     webhook: WebhookSettings = WebhookSettings()
+    brands_file: Path | None = Field(
+        default=None, description="Brands TOML file; unset = the bundled demo brands."
+    )
     web_port: int = Field(default=6066, description="Worker HTTP port (metrics, health).")
     web_host: str = "127.0.0.1"
     log_level: str = "INFO"

@@ -1,0 +1,1 @@
+"""Sinks: the ClickHouse store (two backends, one writer) and the task publisher."""

@@ -1,0 +1,162 @@
+"""ClickHouse access with one interface and two backends.
+
+- :class:`ServerClickHouse`: a ClickHouse server over HTTP(S) via clickhouse-connect
+  (production).
+- :class:`EmbeddedClickHouse`: the ClickHouse engine in-process via chdb, persisted
+  in a directory (``vigie run``, CI, tests).
+
+Both take the same DDL (``deploy/clickhouse``) and the same :class:`Rows` built by
+:mod:`sinks.rows`. Calls are blocking; async callers run them in
+:class:`sinks.writer.ClickHouseWriter`'s single worker thread.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import orjson
+
+from vigie.settings import ClickHouseSettings
+
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def identifier(name: str) -> str:
+    """A validated table/column/database name (names come from code, never from data)."""
+    if not _IDENTIFIER.match(name):
+        raise ValueError(f"not a ClickHouse identifier: {name!r}")
+    return name
+
+
+@dataclass(frozen=True, slots=True)
+class Rows:
+    """A columnar-ready batch for one table: column names and row tuples in that order."""
+
+    table: str
+    columns: tuple[str, ...]
+    rows: list[tuple[Any, ...]]
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+
+@dataclass(frozen=True, slots=True)
+class QueryResult:
+    columns: list[str]
+    rows: list[list[Any]]
+
+
+class ClickHouse(Protocol):
+    """What the sinks, migrations and ``vigie sql`` need from ClickHouse."""
+
+    def command(self, sql: str) -> None: ...
+
+    def query(self, sql: str, params: dict[str, Any] | None = None) -> QueryResult: ...
+
+    def insert(self, rows: Rows, dedup_token: str | None = None) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class EmbeddedClickHouse:
+    """chdb session on a directory; one process at a time may open it."""
+
+    def __init__(self, path: Path, database: str) -> None:
+        from chdb import session
+
+        path.mkdir(parents=True, exist_ok=True)
+        self._session = session.Session(str(path))
+        self.database = identifier(database)
+        self._session.query(f"CREATE DATABASE IF NOT EXISTS {self.database}")
+        self._session.query(f"USE {self.database}")
+
+    def command(self, sql: str) -> None:
+        self._session.query(sql)
+
+    def query(self, sql: str, params: dict[str, Any] | None = None) -> QueryResult:
+        result = self._session.query(sql, "JSONCompact", params=params or {})
+        raw = result.bytes()
+        if not raw:
+            return QueryResult([], [])
+        decoded = orjson.loads(raw)
+        return QueryResult([m["name"] for m in decoded["meta"]], decoded["data"])
+
+    def insert(self, rows: Rows, dedup_token: str | None = None) -> None:
+        if not rows.rows:
+            return
+        settings = ["date_time_input_format='best_effort'"]
+        if dedup_token is not None:
+            settings.append(f"insert_deduplication_token='{_token(dedup_token)}'")
+        columns = ", ".join(identifier(c) for c in rows.columns)
+        body = b"\n".join(orjson.dumps(row) for row in rows.rows).decode("utf-8")
+        self._session.query(
+            f"INSERT INTO {identifier(rows.table)} ({columns}) "
+            f"SETTINGS {', '.join(settings)} FORMAT JSONCompactEachRow\n{body}"
+        )
+
+    def close(self) -> None:
+        self._session.close()
+
+
+class ServerClickHouse:
+    """clickhouse-connect client to a server over HTTP(S)."""
+
+    def __init__(self, settings: ClickHouseSettings) -> None:
+        import clickhouse_connect
+
+        assert settings.url is not None
+        admin = clickhouse_connect.get_client(
+            dsn=settings.url,
+            username=settings.username,
+            password=settings.password.get_secret_value(),
+        )
+        admin.command(f"CREATE DATABASE IF NOT EXISTS {identifier(settings.database)}")
+        admin.close()
+        self._client = clickhouse_connect.get_client(
+            dsn=settings.url,
+            username=settings.username,
+            password=settings.password.get_secret_value(),
+            database=settings.database,
+        )
+
+    def command(self, sql: str) -> None:
+        self._client.command(sql)
+
+    def query(self, sql: str, params: dict[str, Any] | None = None) -> QueryResult:
+        result = self._client.query(sql, parameters=params or {})
+        return QueryResult(list(result.column_names), [list(r) for r in result.result_rows])
+
+    def insert(self, rows: Rows, dedup_token: str | None = None) -> None:
+        if not rows.rows:
+            return
+        settings = {"insert_deduplication_token": dedup_token} if dedup_token else {}
+        self._client.insert(
+            rows.table, rows.rows, column_names=list(rows.columns), settings=settings
+        )
+
+    def close(self) -> None:
+        self._client.close()
+
+
+def _token(value: str) -> str:
+    """Tokens are built by the sink from topic names and offsets; refuse anything else."""
+    if not re.fullmatch(r"[A-Za-z0-9_.:,/-]+", value):
+        raise ValueError(f"unsafe deduplication token: {value!r}")
+    return value
+
+
+def connect(settings: ClickHouseSettings) -> ClickHouse:
+    """The backend the settings describe: a server when ``url`` is set, else embedded."""
+    if settings.embedded:
+        return EmbeddedClickHouse(settings.path, settings.database)
+    return ServerClickHouse(settings)
+
+
+def scalar(ch: ClickHouse, sql: str, params: dict[str, Any] | None = None) -> Any:
+    """The single value of a one-row, one-column query."""
+    rows: Sequence[Sequence[Any]] = ch.query(sql, params).rows
+    return rows[0][0] if rows else None

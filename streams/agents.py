@@ -1,0 +1,130 @@
+"""Faust agents: thin loops that batch records, call the pipeline, emit, store, ack.
+
+Acknowledgement discipline (at-least-once, nothing lost): every agent takes batches
+with ``noack_take`` and acknowledges them only after ClickHouse stored the rows and
+the producer confirmed every output record. A data error never escapes (it is a dead
+letter); ClickHouse outages are retried inside the writer, which pauses consumption.
+An unexpected exception crashes the worker *without* acknowledging, so the batch is
+redelivered after restart rather than skipped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import faust
+import orjson
+from faust.types import EventT, StreamT, TopicT
+
+from schemas.deadletter import DeadLetter
+from sinks.rows import dead_letter_rows, event_rows, task_rows
+from sinks.writer import dedup_token
+from streams.app import Services
+from streams.normalize import Source, dead_letter
+from streams.pipeline import RawRecord, encode
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[Sequence[EventT]], Awaitable[None]]
+
+
+def _headers(raw: Any) -> dict[str, bytes]:
+    if not raw:
+        return {}
+    items = raw.items() if isinstance(raw, dict) else raw
+    return {str(k): bytes(v) if v is not None else b"" for k, v in items}
+
+
+def _record(event: EventT) -> RawRecord:
+    m = event.message
+    return RawRecord(
+        topic=m.topic, partition=m.partition, offset=m.offset, key=m.key, value=m.value,
+        timestamp=m.timestamp, headers=_headers(m.headers),
+    )
+
+
+def _positions(events: Sequence[EventT]) -> list[tuple[str, int, int, int]]:
+    """Source ranges of a batch: ``(topic, partition, first offset, last offset)``."""
+    spans: dict[tuple[str, int], list[int]] = {}
+    for e in events:
+        spans.setdefault((e.message.topic, e.message.partition), []).append(e.message.offset)
+    return [(t, p, min(o), max(o)) for (t, p), o in spans.items()]
+
+
+async def _consume_batches(
+    app: faust.App, stream: StreamT, services: Services, name: str, handle: Handler
+) -> None:
+    sink = services.settings.sink
+    async for batch in stream.noack_take(sink.batch_size, within=sink.batch_seconds):
+        events: Sequence[EventT] = batch  # noack_take yields events, not values
+        services.metrics.batch_size.labels(name).observe(len(events))
+        try:
+            await handle(events)
+        except Exception as exc:
+            log.exception("agent %s failed on a batch; stopping without acknowledging it", name)
+            await app.crash(exc)
+            return
+        for event in events:
+            await stream.ack(event)
+
+
+def register_agents(app: faust.App, services: Services) -> None:
+    topics, metrics, writer = services.topics, services.metrics, services.writer
+
+    async def emit(topic: TopicT, key: bytes | None, value: bytes) -> Awaitable[Any]:
+        """Queue one record on the app's producer; await the result to confirm delivery."""
+        return await app.producer.send(topic.get_topic_name(), key, value, None, None, None)
+
+    async def handle_raw(events: Sequence[EventT]) -> None:
+        records = [_record(e) for e in events]
+        out = services.pipeline.process(records)
+        metrics.count("raw", len(records))
+        now = datetime.now(UTC)
+        # 1. Hand every output record to the producer (batched, not awaited one by one).
+        pending = [await emit(topics.normalized, e.event_id.encode(), encode(e))
+                   for e, _ in out.normalized]
+        pending += [await emit(topics.classified, (e.brand or "").encode(), encode(e))
+                    for e, _ in out.classified]
+        pending += [await emit(topics.deadletter, d.key.encode() if d.key else None, encode(d))
+                    for d in out.dead_letters]
+        pending += [await emit(topics.tasks, t.key.encode(), encode(t)) for t in out.tasks]
+        # 2. Store events and tasks in ClickHouse (retried until stored).
+        positions = _positions(events)
+        await writer.write(
+            event_rows(((e, r.topic, r.partition, r.offset) for e, r in out.classified), now),
+            dedup_token("events", positions),
+        )
+        await writer.write(task_rows(out.tasks, now), dedup_token("tasks", positions))
+        # 3. Confirm the broker has every output record; only then may the caller ack.
+        await asyncio.gather(*pending)
+        metrics.count("normalized", len(out.normalized))
+        metrics.count("classified", len(out.classified))
+        metrics.count("deadletter", len(out.dead_letters))
+        metrics.count("written", len(out.classified))
+        metrics.count("tasks", len(out.tasks))
+
+    def as_dead_letter(event: EventT) -> DeadLetter:
+        """A dead letter as published; anything else on the topic is wrapped, not lost."""
+        try:
+            return DeadLetter.model_validate(orjson.loads(event.value))
+        except Exception as exc:  # noqa: BLE001 - foreign data on the topic
+            r = _record(event)
+            return dead_letter(exc, r.value, Source(r.topic, r.partition, r.offset, r.key),
+                               stage="deadletters", platform=None)
+
+    async def handle_dead_letters(events: Sequence[EventT]) -> None:
+        letters = [as_dead_letter(e) for e in events]
+        await writer.write(dead_letter_rows(letters), dedup_token("dead_letters",
+                                                                   _positions(events)))
+
+    @app.agent(topics.raw_all, name="vigie.process", concurrency=1)
+    async def process(stream: StreamT) -> None:
+        await _consume_batches(app, stream, services, "process", handle_raw)
+
+    @app.agent(topics.deadletter, name="vigie.deadletters", concurrency=1)
+    async def store_dead_letters(stream: StreamT) -> None:
+        await _consume_batches(app, stream, services, "deadletters", handle_dead_letters)

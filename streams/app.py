@@ -1,0 +1,88 @@
+"""App factory: one configured Faust app with its topics, services and agents.
+
+No client is created at import time: :func:`create_app` builds everything from the
+settings it is given, so tests and ``vigie run`` can hold several apps side by side.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import faust
+
+from sinks.clickhouse import ClickHouse, connect
+from sinks.writer import ClickHouseWriter
+from streams.brands import BrandDirectory
+from streams.metrics import Metrics
+from streams.pipeline import Classify, Pipeline, no_classification
+from streams.topics import Topics, declare_topics
+from vigie.kafka import ssl_context
+from vigie.settings import KafkaSettings, Settings
+
+
+@dataclass
+class Services:
+    """What the agents work with, built once per app."""
+
+    settings: Settings
+    topics: Topics
+    pipeline: Pipeline
+    writer: ClickHouseWriter
+    metrics: Metrics
+
+
+def _credentials(kafka: KafkaSettings) -> faust.SASLCredentials | faust.SSLCredentials | None:
+    if kafka.security_protocol.startswith("SASL"):
+        return faust.SASLCredentials(
+            username=kafka.sasl_username,
+            password=kafka.sasl_password.get_secret_value() if kafka.sasl_password else None,
+            mechanism=kafka.sasl_mechanism or "PLAIN",
+            ssl_context=ssl_context(kafka),
+        )
+    if context := ssl_context(kafka):
+        return faust.SSLCredentials(context)
+    return None
+
+
+def create_app(
+    settings: Settings,
+    *,
+    clickhouse: ClickHouse | None = None,
+    brands: BrandDirectory | None = None,
+    classify: Classify = no_classification,
+) -> tuple[faust.App, Services]:
+    """A Faust app wired to ``settings``; ClickHouse defaults to what settings describe."""
+    kafka = settings.kafka
+    app = faust.App(
+        kafka.consumer_group,
+        broker=[f"kafka://{server}" for server in kafka.bootstrap_servers.split(",")],
+        broker_credentials=_credentials(kafka),
+        broker_client_id=kafka.client_id,
+        broker_rebalance_timeout=kafka.rebalance_timeout_s,
+        broker_session_timeout=kafka.session_timeout_s,
+        broker_heartbeat_interval=kafka.heartbeat_interval_s,
+        broker_commit_interval=1.0,
+        consumer_auto_offset_reset="earliest",
+        producer_acks=-1,
+        producer_linger_ms=5,
+        store="memory://",
+        topic_partitions=settings.topics.partitions,
+        topic_replication_factor=kafka.replication_factor,
+        stream_buffer_maxsize=4 * settings.sink.batch_size,
+        web_enabled=True,
+        web_port=settings.web_port,
+        web_bind=settings.web_host,
+        web_in_thread=False,
+    )
+    metrics = Metrics()
+    services = Services(
+        settings=settings,
+        topics=declare_topics(app, settings.topics),
+        pipeline=Pipeline(settings, brands or BrandDirectory.load(settings.brands_file), classify),
+        writer=ClickHouseWriter(clickhouse or connect(settings.clickhouse), metrics),
+        metrics=metrics,
+    )
+    from streams.agents import register_agents
+
+    register_agents(app, services)
+    return app, services

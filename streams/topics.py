@@ -1,0 +1,49 @@
+"""Every topic the Faust app reads or writes, declared in one place.
+
+All values are bytes on the wire (``raw`` serializer) and decoded at the edge with
+orjson/pydantic, so the topic layer never depends on model classes. Raw topics are
+keyed by native message id; events by event id; tasks by thread or author.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import faust
+from faust.types import TopicT
+
+from schemas.events import Platform
+from vigie.settings import TopicSettings
+
+
+@dataclass(frozen=True)
+class Topics:
+    raw: dict[Platform, TopicT]
+    raw_all: TopicT
+    normalized: TopicT
+    classified: TopicT
+    alerts: TopicT
+    tasks: TopicT
+    task_status: TopicT
+    deadletter: TopicT
+
+
+def declare_topics(app: faust.App, names: TopicSettings) -> Topics:
+    def topic(*topic_names: str) -> TopicT:
+        return app.topic(
+            *topic_names,
+            key_serializer="raw",
+            value_serializer="raw",
+            partitions=names.partitions,
+        )
+
+    return Topics(
+        raw={p: topic(names.raw(p)) for p in Platform},
+        raw_all=topic(*names.all_raw()),
+        normalized=topic(names.normalized),
+        classified=topic(names.classified),
+        alerts=topic(names.alerts),
+        tasks=topic(names.tasks),
+        task_status=topic(names.task_status),
+        deadletter=topic(names.deadletter),
+    )

@@ -1,0 +1,69 @@
+"""Commands that run the pipeline or reach its ClickHouse: run, worker, sql, migrate."""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from sinks.clickhouse import connect
+from sinks.migrate import migrate as apply_migrations
+from vigie.settings import load_settings
+
+console = Console()
+
+
+def run(
+    events: Annotated[int | None, typer.Option(help="Stop once N simulated events are in.")]
+    = None,
+    rate: Annotated[float | None, typer.Option(help="Simulated events per second.")] = None,
+    seed: Annotated[int, typer.Option(help="Simulator seed.")] = 0,
+) -> None:
+    """Run everything on the embedded stack (local broker + ClickHouse) with sample traffic."""
+    from vigie.runner import run_embedded
+
+    if events is None and rate is None:
+        rate = 200.0
+    code = run_embedded(load_settings(), events=events, rate=rate, seed=seed, console=console)
+    raise typer.Exit(code)
+
+
+def worker() -> None:
+    """Run the stream worker against the configured Kafka and ClickHouse (production)."""
+    import faust
+
+    from sinks.migrate import migrate as ensure_schema
+    from streams.app import create_app
+
+    settings = load_settings()
+    logging.getLogger().setLevel(settings.log_level)
+    app, services = create_app(settings)
+    ensure_schema(services.writer.ch)
+    faust.Worker(app, loglevel=settings.log_level).execute_from_commandline()
+
+
+def sql(query: Annotated[str, typer.Argument(help="SQL to run on the configured ClickHouse.")]
+        ) -> None:
+    """Run one query on the configured ClickHouse (server or embedded) and print a table."""
+    ch = connect(load_settings().clickhouse)
+    try:
+        result = ch.query(query)
+    finally:
+        ch.close()
+    table = Table(*result.columns)
+    for row in result.rows:
+        table.add_row(*(str(v) for v in row))
+    console.print(table)
+
+
+def migrate() -> None:
+    """Apply pending ClickHouse migrations from deploy/clickhouse (idempotent)."""
+    ch = connect(load_settings().clickhouse)
+    try:
+        applied = apply_migrations(ch, on_applied=lambda m: console.print(f"applied {m.path.name}"))
+    finally:
+        ch.close()
+    console.print(f"{len(applied)} migration(s) applied; schema up to date.")

@@ -1,0 +1,60 @@
+"""Kafka connection options shared by every client vigie creates (aiokafka, Faust, admin)."""
+
+from __future__ import annotations
+
+import ssl
+from typing import Any
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+
+from vigie.settings import KafkaSettings, Settings
+
+
+def ssl_context(kafka: KafkaSettings) -> ssl.SSLContext | None:
+    if "SSL" not in kafka.security_protocol:
+        return None
+    return ssl.create_default_context(cafile=str(kafka.ssl_cafile) if kafka.ssl_cafile else None)
+
+
+def aiokafka_options(kafka: KafkaSettings) -> dict[str, Any]:
+    """Keyword arguments for any aiokafka client: servers and security."""
+    options: dict[str, Any] = {
+        "bootstrap_servers": kafka.bootstrap_servers,
+        "security_protocol": kafka.security_protocol,
+        "client_id": kafka.client_id,
+    }
+    if context := ssl_context(kafka):
+        options["ssl_context"] = context
+    if kafka.security_protocol.startswith("SASL"):
+        options["sasl_mechanism"] = kafka.sasl_mechanism or "PLAIN"
+        options["sasl_plain_username"] = kafka.sasl_username
+        options["sasl_plain_password"] = (
+            kafka.sasl_password.get_secret_value() if kafka.sasl_password else None
+        )
+    return options
+
+
+def topic_names(settings: Settings) -> list[str]:
+    t = settings.topics
+    return [*t.all_raw(), t.normalized, t.classified, t.alerts, t.tasks, t.task_status,
+            t.deadletter]
+
+
+async def create_topics(settings: Settings) -> None:
+    """Create every topic vigie uses (idempotent), with the configured partitions."""
+    admin = AIOKafkaAdminClient(**aiokafka_options(settings.kafka))
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [
+            NewTopic(name, settings.topics.partitions, settings.kafka.replication_factor)
+            for name in topic_names(settings) if name not in existing
+        ]
+        if missing:
+            try:
+                await admin.create_topics(missing)
+            except TopicAlreadyExistsError:
+                pass
+    finally:
+        await admin.close()
