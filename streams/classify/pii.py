@@ -129,6 +129,10 @@ _COMPANY_LINES = frozenset(
 )
 _REGIONS_BY_LANG = {"fr": ("FR", "BE"), "en": ("GB", "US"), "es": ("ES",), "de": ("DE",)}
 _DEFAULT_REGIONS = ("FR", "GB", "US")
+_DIGIT = re.compile(r"\d")
+# Fewest digits each family can hold: numbers (phone, card, IBAN) and addresses.
+_NUMBER_DIGITS = 8
+_ADDRESS_DIGITS = 3
 
 
 def iban_is_valid(candidate: str) -> bool:
@@ -202,27 +206,46 @@ def find_personal_data(
     text: str, *, folded: str | None = None, lang: str | None = None
 ) -> list[PiiSpan]:
     """Spans of personal data in ``text``, sorted by position, never overlapping."""
+    digits = len(_DIGIT.findall(text))
+    if not digits and "@" not in text:
+        return []  # every kind but e-mail holds digits: most messages stop here
     low = fold(text) if folded is None else folded
     spans: list[PiiSpan] = []
+    if "@" in text:
+        for m in _EMAIL.finditer(text):
+            if not _ROLE_MAILBOX.match(m.group().lower()):
+                spans.append(PiiSpan(PiiKind.EMAIL, m.start(), m.end()))
+    if digits >= _NUMBER_DIGITS:
+        _find_numbers(text, spans)
+    for m in _BIRTH_DATE.finditer(low):
+        spans.append(PiiSpan(PiiKind.BIRTH_DATE, m.start("date"), m.end("date")))
+    if digits >= _ADDRESS_DIGITS:
+        for m in _ADDRESS.finditer(low):
+            if _free(spans, m.start(), m.end()):
+                spans.append(PiiSpan(PiiKind.ADDRESS, m.start(), m.end()))
+    for m in _REFERENCE.finditer(low):
+        group = "id" if m.group("id") is not None else "sid"
+        ident = m.group(group)
+        if _is_reference(ident) and _free(spans, m.start(group), m.end(group)):
+            spans.append(PiiSpan(PiiKind.REFERENCE, m.start(group), m.end(group)))
+    if digits >= _NUMBER_DIGITS:
+        _find_phones(text, low, lang, spans)
+    spans.sort(key=lambda s: s.start)
+    return spans
+
+
+def _find_numbers(text: str, spans: list[PiiSpan]) -> None:
+    """IBANs and card numbers, validated by checksum."""
     for m in _IBAN.finditer(text):
         if (span := _iban_span(m)) is not None:
             spans.append(PiiSpan(PiiKind.IBAN, *span))
     for m in _CARD.finditer(text):
         if luhn_is_valid(m.group()) and _free(spans, m.start(), m.end()):
             spans.append(PiiSpan(PiiKind.CARD, m.start(), m.end()))
-    for m in _EMAIL.finditer(text):
-        if not _ROLE_MAILBOX.match(m.group().lower()):
-            spans.append(PiiSpan(PiiKind.EMAIL, m.start(), m.end()))
-    for m in _BIRTH_DATE.finditer(low):
-        spans.append(PiiSpan(PiiKind.BIRTH_DATE, m.start("date"), m.end("date")))
-    for m in _ADDRESS.finditer(low):
-        if _free(spans, m.start(), m.end()):
-            spans.append(PiiSpan(PiiKind.ADDRESS, m.start(), m.end()))
-    for m in _REFERENCE.finditer(low):
-        group = "id" if m.group("id") is not None else "sid"
-        ident = m.group(group)
-        if _is_reference(ident) and _free(spans, m.start(group), m.end(group)):
-            spans.append(PiiSpan(PiiKind.REFERENCE, m.start(group), m.end(group)))
+
+
+def _find_phones(text: str, low: str, lang: str | None, spans: list[PiiSpan]) -> None:
+    """Phone numbers not already inside another span (IBAN, card, reference)."""
     regions = _REGIONS_BY_LANG.get(lang or "", _DEFAULT_REGIONS)
     for m in _PHONE.finditer(text):
         start, end = m.start(), m.end()
@@ -231,8 +254,6 @@ def find_personal_data(
         cue = _PERSONAL_CUE.search(low, max(0, start - 40), start) is not None
         if _phone_is_personal(m.group().strip(" .-"), regions, cue):
             spans.append(PiiSpan(PiiKind.PHONE, start, end))
-    spans.sort(key=lambda s: s.start)
-    return spans
 
 
 def _is_reference(ident: str) -> bool:

@@ -36,7 +36,7 @@ class RuleClassifier:
     def classify(self, event: SocialEvent) -> Classification:
         """Classify one event; pure, never touches the network."""
         p = prepare(event.text)
-        lang, lang_reason = detect_language(event.text, event.lang)
+        lang, lang_reason = detect_language(event.text, p.tokens, event.lang)
         reasons: dict[str, list[str]] = {"lang": [lang_reason]}
         tags: list[str] = []
 

@@ -30,11 +30,13 @@ from streams.classify.text import Prepared, tokenize
 THRESHOLD = 0.5
 _NEGATION_WINDOW = 3
 _PHRASE = re.compile(
-    r"\b(?:" + "|".join(re.escape(p) for p in sorted(PHRASES, key=len, reverse=True)) + r")\b"
+    r"(?<![a-z0-9])(?:"
+    + "|".join(re.escape(p) for p in sorted(PHRASES, key=len, reverse=True))
+    + r")\b"
 )
 _EMOJI = re.compile("[" + "".join(EMOJI) + SARCASM_EMOJI + "]")
 _EXASPERATED = re.compile(r"\?{2,}|\?!|!\?|!{3,}")
-_GRIEVANCE = re.compile("|".join(GRIEVANCES))
+_GRIEVANCE = re.compile("(?<![a-z0-9])(?:" + "|".join(GRIEVANCES) + ")")
 _GRIEVANCE_WEIGHT = -1.5
 
 

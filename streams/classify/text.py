@@ -42,10 +42,12 @@ def prepare(text: str) -> Prepared:
     """Fold, tokenise and measure shouting (ALL CAPS) once per event."""
     folded = fold(text)
     tokens = tokenize(folded)
+    shouted_words = _SHOUTED_WORD.findall(text)
+    if not shouted_words:  # the common case: no need to count letters
+        return Prepared(text, folded, tokens, frozenset(), False)
     letters = len(_LETTER.findall(text))
     all_caps = letters >= 12 and len(_UPPER.findall(text)) >= 0.7 * letters
-    shouted = frozenset(fold(w) for w in _SHOUTED_WORD.findall(text))
-    return Prepared(text, folded, tokens, shouted, all_caps)
+    return Prepared(text, folded, tokens, frozenset(map(fold, shouted_words)), all_caps)
 
 
 def tokenize(folded: str) -> tuple[str, ...]:
