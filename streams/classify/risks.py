@@ -118,7 +118,8 @@ THREAT = CueBank.build(
         ),
         "arson_bomb": (
             2.0,
-            r"\b(?:burn (?:your|the|this) \w+ down|set fire to|mettre le feu a|faire sauter"
+            r"\b(?:burn (?:your|the|this) \w+ down|set fire to|mettre le feu a"
+            r"|(?:bruler|cramer|incendier) (?:votre|ton|ta|vos|tes|l') ?\w+|faire sauter"
             r" (?:votre|ton|ta|l'|la|le|vos) ?(?:agence|magasin|siege|boutique|bureau|avion"
             r"|entrepot)|bomb on your|bombe (?:dans|sur))\b",
         ),
