@@ -44,7 +44,7 @@ DAILY_CYCLE = (
     0.85, 0.80, 0.70, 0.68, 0.70, 0.75, 0.85, 0.95, 1.00, 0.95, 0.80, 0.55,
 )
 # Messages per minute at the evening peak, per brand key (others get 8).
-PEAK_RATE = {"aurore_air": 18.0, "velo_city": 24.0, "maison_lumen": 8.0, "nordbank": 8.0}
+PEAK_RATE = {"aurore_air": 18.0, "velo_city": 30.0, "maison_lumen": 8.0, "nordbank": 8.0}
 POLARITY_MIX = {Sentiment.NEGATIVE: 0.22, Sentiment.NEUTRAL: 0.48, Sentiment.POSITIVE: 0.30}
 
 TOPICS = {
@@ -196,8 +196,10 @@ BANK_OUTAGE = Story(
 )
 CAMPAIGN = Story(
     (("la nouvelle pub {brand} est géniale", "le défi #VeloCityChallenge est trop drôle",
-      "j'ai adoré la vidéo {brand} avec les cyclistes", "meilleure campagne de l'année pour {brand}",
-      "la chanson de la pub {brand} tourne en boucle", "le clip {brand} sur les quais est magnifique"),
+      "j'ai adoré la vidéo {brand} avec les cyclistes",
+      "meilleure campagne de l'année pour {brand}",
+      "la chanson de la pub {brand} tourne en boucle",
+      "le clip {brand} sur les quais est magnifique"),
      ("the new {brand} ad is brilliant", "the #VeloCityChallenge is hilarious",
       "loved the {brand} video with the riders", "best campaign of the year by {brand}",
       "can't stop playing the {brand} ad song", "the {brand} clip on the riverside is beautiful")),
@@ -323,7 +325,7 @@ def _scripts() -> dict[str, Script]:
     slow_platforms = {Platform.X: 0.3, Platform.TIKTOK: 0.2, Platform.INSTAGRAM: 0.15,
                       Platform.FACEBOOK: 0.1, Platform.YOUTUBE: 0.1, Platform.NEWS: 0.05,
                       Platform.FORUM: 0.1}
-    slow = _spike("velo_city", neg, slow_platforms, 10.5, (180, 60, 60), 4.0 * 4.3,
+    slow = _spike("velo_city", neg, slow_platforms, 10.5, (180, 60, 60), 4.0 * 5.0,
                   BATTERY_FIRE, "battery fires, building over 3 hours", deadline=45)
     viral = _spike("velo_city", pos, {Platform.TIKTOK: 0.4, Platform.INSTAGRAM: 0.3,
                                       Platform.X: 0.2, Platform.YOUTUBE: 0.1},

@@ -45,8 +45,8 @@ class ExactDeduper:
     ``seen`` maps event id → event time (epoch s) of its first delivery. Entries older
     than ``ttl`` behind the newest event time are swept every ``sweep_every`` seconds
     of event time (default ``ttl / 16``: a sweep scans the whole mapping, so it is
-    rare, and memory stays within 1/16 of the TTL's worth); ``max_entries`` caps memory even if event time stalls (oldest
-    entries go first).
+    rare, and memory stays within 1/16 of the TTL's worth); ``max_entries`` caps
+    memory even if event time stalls (oldest entries go first).
     """
 
     def __init__(

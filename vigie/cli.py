@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from vigie.commands import classify, ingest, pipeline
+from vigie.commands import classify, ingest, pipeline, surge
 
 app = typer.Typer(
     name="vigie",
@@ -28,6 +28,8 @@ app.command("replay")(ingest.replay)
 app.command("webhook")(ingest.webhook)
 app.command("classify")(classify.classify)
 app.command("eval")(classify.evaluate_file)
+app.command("detect")(surge.detect)
+app.command("eval-surge")(surge.eval_surge)
 
 
 def main() -> None:

@@ -4,12 +4,16 @@ Both live in plain JSON-able dicts (the values of the detector's state mappings)
 
 **Series baseline.** The expected count for a minute is the hour-of-day profile of
 the series, linearly interpolated between hour centres, so the daily cycle (quiet
-nights, lunch and evening peaks) is part of the baseline. Each hour bin is a
-bias-corrected exponentially weighted mean of that hour's minutes (about three days
-of memory, but usable after a single day). Observations are winsorized before they
-are learned and not learned at all while the series is in an incident, so an
-earlier spike cannot inflate the baseline. A dispersion factor (variance / mean,
-at least 1) is learned from the residuals, which makes the score quasi-Poisson.
+nights, lunch and evening peaks) is part of the baseline. Each hour bin holds the
+mean count per minute of that hour on previous days, as a bias-corrected
+exponentially weighted mean over days (``day_weight``: about three days of memory,
+usable after one). Today's minutes are only accumulated (``p``/``c``/``d``) and
+folded in when the same hour comes back the next day, so a crisis that builds
+slowly over hours never raises its own baseline. Minutes are winsorized before
+they are accumulated, and not accumulated at all while the series is in an
+incident, so an earlier spike cannot inflate the baseline either. A dispersion
+factor (variance / mean, at least 1) is learned from the residuals, which makes
+the score quasi-Poisson.
 
 **Frequency profile.** Exponentially decayed counts of terms (or platforms) for a
 brand and polarity, kept with a growth factor instead of decaying every entry: an
@@ -31,44 +35,63 @@ MINUTES_PER_DAY = 1440
 
 @dataclass(frozen=True, slots=True)
 class BaselineConfig:
-    """How baselines learn. ``alpha`` is per observed minute of the same hour bin."""
+    """How baselines learn (``day_weight``: weight of the latest day in an hour bin)."""
 
-    alpha: float = 0.005
-    warm_minutes: int = 45
-    dispersion_alpha: float = 0.01
-    max_residual: float = 10.0
+    day_weight: float = 0.3
+    min_minutes: int = 20  # an hour seen for fewer minutes on a day is not folded in
+    dispersion_alpha: float = 0.003
+    max_residual: float = 4.0
     ring: int = 60
 
 
 def new_series() -> Series:
-    return {"s": [0.0] * 24, "n": [0] * 24, "phi": 1.0, "x": [], "mu": [], "inc": None}
+    """Hour bins: level ``s`` over ``k`` days; today's pending sum ``p``, count ``c``, day ``d``."""
+    return {
+        "s": [0.0] * 24, "k": [0] * 24, "p": [0.0] * 24, "c": [0] * 24, "d": [-1] * 24,
+        "phi": 1.0, "x": [], "mu": [], "inc": None,
+    }
 
 
-def _hour_level(series: Series, hour: int, config: BaselineConfig) -> float | None:
-    n = series["n"][hour]
-    if n < config.warm_minutes:
+def _hour_level(series: Series, hour: int, day: int, config: BaselineConfig) -> float | None:
+    """The bin's level as of the start of ``day`` (an earlier day still pending counts)."""
+    level: float = series["s"][hour]
+    days: int = series["k"][hour]
+    count = series["c"][hour]
+    if series["d"][hour] < day and count >= config.min_minutes:
+        level += config.day_weight * (series["p"][hour] / count - level)
+        days += 1
+    if days == 0:
         return None
-    level: float = series["s"][hour] / (1.0 - (1.0 - config.alpha) ** n)
-    return level
+    return level / (1.0 - (1.0 - config.day_weight) ** days)
 
 
 def expected(series: Series, minute: int, config: BaselineConfig) -> float | None:
     """Expected count for ``minute`` (epoch minutes, UTC), or None while still learning."""
+    day = minute // MINUTES_PER_DAY
     position = (minute % MINUTES_PER_DAY + 0.5) / 60.0 - 0.5
     lower = math.floor(position)
     frac = position - lower
-    first = _hour_level(series, lower % 24, config)
-    second = _hour_level(series, (lower + 1) % 24, config)
+    first = _hour_level(series, lower % 24, day, config)
+    second = _hour_level(series, (lower + 1) % 24, day, config)
     if first is None or second is None:
         return None
     return (1.0 - frac) * first + frac * second
 
 
+def history_days(series: Series, minute: int, config: BaselineConfig) -> float:
+    """Days of history behind ``minute``'s baseline, as an effective sample size."""
+    hour = minute % MINUTES_PER_DAY // 60
+    day = minute // MINUTES_PER_DAY
+    days = series["k"][hour] + (series["d"][hour] < day and series["c"][hour] > 0)
+    return float(max(1, min(days, (2.0 - config.day_weight) / config.day_weight)))
+
+
 def learn(
     series: Series, minute: int, count: float, mu: float | None, config: BaselineConfig
 ) -> None:
-    """Fold one closed minute into the baseline (winsorized against ``mu`` when known)."""
+    """Accumulate one closed minute for its hour bin (winsorized against ``mu`` when known)."""
     hour = minute % MINUTES_PER_DAY // 60
+    day = minute // MINUTES_PER_DAY
     if mu is not None:
         count = min(count, mu + 3.0 * math.sqrt(mu * series["phi"]) + 2.0)
         residual = (count - mu) ** 2 / max(mu, 1.0)
@@ -76,8 +99,14 @@ def learn(
             min(residual, config.max_residual) - series["phi"]
         )
         series["phi"] = phi
-    series["s"][hour] += config.alpha * (count - series["s"][hour])
-    series["n"][hour] += 1
+    if series["d"][hour] != day:
+        if series["c"][hour] >= config.min_minutes:
+            mean = series["p"][hour] / series["c"][hour]
+            series["s"][hour] += config.day_weight * (mean - series["s"][hour])
+            series["k"][hour] += 1
+        series["p"][hour], series["c"][hour], series["d"][hour] = 0.0, 0, day
+    series["p"][hour] += count
+    series["c"][hour] += 1
 
 
 def push(series: Series, count: float, mu: float, config: BaselineConfig) -> None:

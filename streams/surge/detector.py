@@ -22,7 +22,8 @@ incident when its count is at least ``min_count``, at least ``min_ratio`` × the
 baseline, and its quasi-Poisson tail probability against the baseline (raised by
 ``margin`` for baseline uncertainty) is below 10^-``open_score``. The incident
 stays open until the 10-minute count has been back within two standard deviations
-of the baseline for ``quiet_minutes`` minutes (hysteresis: no flapping).
+of the baseline, and no window scores ``keep_score`` any more, for ``quiet_minutes``
+minutes (hysteresis: no flapping, no second open for the tail of the same surge).
 """
 
 from __future__ import annotations
@@ -59,15 +60,18 @@ class SurgeConfig:
 
     lateness: float = 30.0
     windows: tuple[int, ...] = (1, 3, 10, 30)
-    open_score: float = 7.0
+    open_score: float = 6.0
     min_count: int = 8
-    min_ratio: float = 1.5
-    margin: float = 0.15
+    min_ratio: float = 1.3
+    margin: float = 0.1
+    level_bounds: tuple[float, float] = (0.7, 1.3)
+    level_min_expected: float = 60.0
+    keep_score: float = 3.0
     quiet_minutes: int = 15
     update_every: int = 5
     update_growth: float = 1.5
-    silence_windows: tuple[int, ...] = (3, 5, 10, 20)
-    silence_score: float = 8.0
+    silence_windows: tuple[int, ...] = (2, 3, 4, 6, 10, 20)
+    silence_score: float = 6.0
     silence_ratio: float = 0.2
     silence_min_expected: float = 15.0
     recovery_minutes: int = 5
@@ -233,10 +237,11 @@ class SurgeDetector:
             expected[key] = mu
             bl.push(state, count, count if mu is None else mu, cfg.baseline)
 
+        levels = self._levels(states)
         alerts: list[Alert] = []
         for key, state in states.items():
             if key[0] == "b" and expected[key] is not None and key.rsplit("|", 1)[1] in SCORED:
-                alert = self._spike(key, state, minute)
+                alert = self._spike(key, state, minute, levels.get(key, (1.0, 0.0)))
                 if alert is not None:
                     alerts.append(alert)
         platform_states = {k[2:]: s for k, s in states.items() if k[0] == "p"}
@@ -285,25 +290,68 @@ class SurgeDetector:
 
     # --- spikes ------------------------------------------------------------------
 
-    def _best_window(self, state: bl.Series) -> tuple[float, int, float, float]:
-        """(score, window, observed, expected) of the most surprising window."""
+    def _levels(self, states: dict[str, bl.Series]) -> dict[str, tuple[float, float]]:
+        """Today's level of each brand series, read from the brand's other polarities.
+
+        Returns (factor, expected events it was read from) per series key.
+
+        A brand busier (or quieter) than usual today is so in every polarity; the
+        other polarities' last hour against their baselines measures it without
+        being moved by this series' own surge. Series in an incident do not vote.
+        """
+        cfg = self.config
+        votes: dict[str, dict[str, tuple[float, float]]] = {}
+        for key, state in states.items():
+            if key[0] == "b" and state["inc"] is None:
+                _, brand, polarity = key.split("|")
+                votes.setdefault(brand, {})[polarity] = bl.window(state, cfg.baseline.ring)
+        levels = {}
+        for brand, by_polarity in votes.items():
+            for polarity in SCORED:
+                others = [v for p, v in by_polarity.items() if p != polarity]
+                seen, usual = sum(v[0] for v in others), sum(v[1] for v in others)
+                if usual >= cfg.level_min_expected:
+                    low, high = cfg.level_bounds
+                    factor = min(high, max(low, seen / usual))
+                    levels[f"b|{brand}|{polarity}"] = (factor, usual)
+        return levels
+
+    def _best_window(
+        self, state: bl.Series, minute: int, level: tuple[float, float]
+    ) -> tuple[float, int, float, float]:
+        """(score, window, observed, expected) of the most surprising window.
+
+        The variance of a window's count is the series' dispersion × its mean, plus
+        the uncertainty of the baseline itself (learned from ``days`` days of the
+        same hours, and scaled by a level read from ``level[1]`` expected events),
+        which matters for long windows and young baselines. The score is the
+        window's surprise plus ``0.5 * log10(width)``: long windows overlap heavily
+        (fewer independent tests a day), so they may open a little lower.
+        """
         cfg = self.config
         phi = bl.dispersion(state)
+        factor, votes = level
+        days = bl.history_days(state, minute, cfg.baseline)
         best = (0.0, 0, 0.0, 0.0)
         for width in cfg.windows:
             if len(state["x"]) < width:
                 break
             observed, mu = bl.window(state, width)
+            mu *= factor
             if observed < cfg.min_count or observed < mu * cfg.min_ratio:
                 continue
-            score = surprise_above(observed, mu * (1.0 + cfg.margin), phi)
+            spread = phi + width / (60.0 * days) + (mu / votes if votes else 0.0)
+            score = surprise_above(observed, mu * (1.0 + cfg.margin), spread)
+            score += 0.5 * math.log10(width)
             if score > best[0]:
                 best = (score, width, observed, mu)
         return best
 
-    def _spike(self, key: str, state: bl.Series, minute: int) -> Alert | None:
+    def _spike(
+        self, key: str, state: bl.Series, minute: int, level: tuple[float, float]
+    ) -> Alert | None:
         cfg = self.config
-        score, width, observed, mu = self._best_window(state)
+        score, width, observed, mu = self._best_window(state, minute, level)
         incident: Incident | None = state["inc"]
         recent, recent_mu = bl.window(state, 10)
         if incident is None:
@@ -331,7 +379,7 @@ class SurgeDetector:
         if score > 0.0:
             incident["ratio"] = max(incident["ratio"], observed / max(mu, 1.0))
         spread = 2.0 * math.sqrt(max(recent_mu, 1.0) * bl.dispersion(state))
-        quiet = recent <= recent_mu * (1.0 + cfg.margin) + spread
+        quiet = score < cfg.keep_score and recent <= recent_mu * (1.0 + cfg.margin) + spread
         incident["quiet"] = incident["quiet"] + 1 if quiet else 0
         if incident["quiet"] >= cfg.quiet_minutes:
             state["inc"] = None

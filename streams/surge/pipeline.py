@@ -5,19 +5,20 @@ normalized event at a time, in event-time order. The Faust agents call the same
 pieces (:class:`~streams.dedupe.ExactDeduper`, :class:`~streams.dedupe.NearDuplicateIndex`,
 :class:`~streams.surge.detector.SurgeDetector`) with table-backed state.
 
-Polarity comes from the event's ``sentiment`` key when it is there; otherwise from
-``streams.classify.default_classifier()`` once that stage exists, else neutral.
+Polarity comes from the event's ``sentiment`` key when it is there; otherwise the
+classify stage's classifier labels the event (``vigie detect`` classifies what is
+missing), else it counts as neutral.
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
 from schemas.alerts import Alert
 from schemas.events import SocialEvent
+from streams.classify import Classifier
 from streams.dedupe import ExactDeduper, NearDup, NearDuplicateIndex, tokenize
 from streams.surge.detector import SurgeDetector
 from streams.surge.terms import salient_terms
@@ -25,20 +26,11 @@ from streams.surge.terms import salient_terms
 SentimentOf = Callable[[Mapping[str, Any]], str]
 
 
-def default_sentiment() -> SentimentOf | None:
-    """The classify stage's sentiment, when ``streams.classify`` provides a classifier."""
-    try:
-        module = importlib.import_module("streams.classify")
-    except ImportError:
-        return None
-    factory = getattr(module, "default_classifier", None)
-    if factory is None:
-        return None
-    classifier = factory()
+def sentiment_from(classifier: Classifier) -> SentimentOf:
+    """Polarity of an event that arrived without classification keys."""
 
     def sentiment(event: Mapping[str, Any]) -> str:
-        labels = classifier.classify(SocialEvent.model_validate(event))
-        return str(getattr(labels, "sentiment", "neutral"))
+        return classifier.classify(SocialEvent.model_validate(event)).sentiment.value
 
     return sentiment
 
