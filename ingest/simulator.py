@@ -82,6 +82,11 @@ class RawMessage:
     def valid(self) -> bool:
         return bool(self.expected)
 
+    @property
+    def malformed(self) -> bool:
+        """Must end in the dead-letter topic (a duplicate of a good message must not)."""
+        return not self.expected and not self.duplicate
+
 
 @dataclass(frozen=True, slots=True)
 class Draft:

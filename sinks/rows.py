@@ -6,15 +6,16 @@ the DDL of ``deploy/clickhouse``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import datetime
 
 import orjson
 
 from schemas.deadletter import DeadLetter
-from schemas.events import ClassifiedEvent
+from schemas.events import ClassifiedEvent, Risk
 from schemas.tasks import ResponseTask
 from sinks.clickhouse import Rows
+from streams.classify import mask_personal_data
 
 EVENT_COLUMNS = (
     "event_id", "platform", "kind", "brand", "direct", "author_id", "author_handle",
@@ -33,10 +34,17 @@ DEAD_LETTER_COLUMNS = (
 )
 
 
+def stored_text(event: ClassifiedEvent, mask: bool) -> str:
+    """The text as analysts may see it: personal data masked when the classifier found some."""
+    if mask and Risk.PERSONAL_DATA in event.risks:
+        return mask_personal_data(event.text, lang=event.lang)
+    return event.text
+
+
 def event_rows(
     events: Iterable[tuple[ClassifiedEvent, str, int, int]],
     processed_at: datetime,
-    mask: Callable[[str], str] = str,
+    mask: bool = True,
 ) -> Rows:
     """``(event, source topic, partition, offset)`` → ``events`` rows; text masked."""
     return Rows(
@@ -45,7 +53,7 @@ def event_rows(
         [
             (
                 e.event_id, e.platform.value, e.kind.value, e.brand or "", e.direct,
-                e.author.id, e.author.handle or "", e.author.followers, mask(e.text),
+                e.author.id, e.author.handle or "", e.author.followers, stored_text(e, mask),
                 e.lang or "", e.url or "", e.thread_id or "", e.in_reply_to or "",
                 e.sentiment.value, e.intent.value, [r.value for r in e.risks],
                 e.priority.value, e.tags, orjson.dumps(e.reasons).decode(),

@@ -79,10 +79,13 @@ def register_agents(app: faust.App, services: Services) -> None:
         """Queue one record on the app's producer; await the result to confirm delivery."""
         return await app.producer.send(topic.get_topic_name(), key, value, None, None, None)
 
-    async def handle_raw(events: Sequence[EventT]) -> None:
+    async def handle_raw(stream: StreamT, events: Sequence[EventT]) -> None:
         records = [_record(e) for e in events]
-        out = services.pipeline.process(records)
+        out = services.pipeline.process(
+            records, focus=lambda i: stream._set_current_event(events[i])
+        )
         metrics.count("raw", len(records))
+        metrics.count("duplicate", out.duplicates)
         now = datetime.now(UTC)
         # 1. Hand every output record to the producer (batched, not awaited one by one).
         pending = [await emit(topics.normalized, e.event_id.encode(), encode(e))
@@ -95,7 +98,8 @@ def register_agents(app: faust.App, services: Services) -> None:
         # 2. Store events and tasks in ClickHouse (retried until stored).
         positions = _positions(events)
         await writer.write(
-            event_rows(((e, r.topic, r.partition, r.offset) for e, r in out.classified), now),
+            event_rows(((e, r.topic, r.partition, r.offset) for e, r in out.classified), now,
+                       services.settings.clickhouse.mask_personal_data),
             dedup_token("events", positions),
         )
         await writer.write(task_rows(out.tasks, now), dedup_token("tasks", positions))
@@ -111,7 +115,7 @@ def register_agents(app: faust.App, services: Services) -> None:
         """A dead letter as published; anything else on the topic is wrapped, not lost."""
         try:
             return DeadLetter.model_validate(orjson.loads(event.value))
-        except Exception as exc:  # noqa: BLE001 - foreign data on the topic
+        except Exception as exc:
             r = _record(event)
             return dead_letter(exc, r.value, Source(r.topic, r.partition, r.offset, r.key),
                                stage="deadletters", platform=None)
@@ -123,7 +127,8 @@ def register_agents(app: faust.App, services: Services) -> None:
 
     @app.agent(topics.raw_all, name="vigie.process", concurrency=1)
     async def process(stream: StreamT) -> None:
-        await _consume_batches(app, stream, services, "process", handle_raw)
+        await _consume_batches(app, stream, services, "process",
+                               lambda events: handle_raw(stream, events))
 
     @app.agent(topics.deadletter, name="vigie.deadletters", concurrency=1)
     async def store_dead_letters(stream: StreamT) -> None:

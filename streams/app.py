@@ -13,8 +13,9 @@ import faust
 from sinks.clickhouse import ClickHouse, connect
 from sinks.writer import ClickHouseWriter
 from streams.brands import BrandDirectory
+from streams.classify import Classifier
 from streams.metrics import Metrics
-from streams.pipeline import Classify, Pipeline, no_classification
+from streams.pipeline import Pipeline
 from streams.topics import Topics, declare_topics
 from vigie.kafka import ssl_context
 from vigie.settings import KafkaSettings, Settings
@@ -49,7 +50,7 @@ def create_app(
     *,
     clickhouse: ClickHouse | None = None,
     brands: BrandDirectory | None = None,
-    classify: Classify = no_classification,
+    classifier: Classifier | None = None,
 ) -> tuple[faust.App, Services]:
     """A Faust app wired to ``settings``; ClickHouse defaults to what settings describe."""
     kafka = settings.kafka
@@ -75,10 +76,16 @@ def create_app(
         web_in_thread=False,
     )
     metrics = Metrics()
+    seen = app.Table(
+        "dedup-seen", default=None, partitions=settings.topics.partitions,
+        help="event id (or edit key) → event time of first delivery; swept after the TTL",
+    )
     services = Services(
         settings=settings,
         topics=declare_topics(app, settings.topics),
-        pipeline=Pipeline(settings, brands or BrandDirectory.load(settings.brands_file), classify),
+        pipeline=Pipeline(
+            settings, brands or BrandDirectory.load(settings.brands_file), classifier, seen
+        ),
         writer=ClickHouseWriter(clickhouse or connect(settings.clickhouse), metrics),
         metrics=metrics,
     )

@@ -1,28 +1,35 @@
 """The per-batch work of a worker, free of Faust: raw records in, everything to emit out.
 
-raw → normalize → (exact dedup) → classify → route, in one pass over a batch, so
-the stream pays one Kafka hop for the whole chain. The agent in
-:mod:`streams.agents` feeds it records and then performs the outputs in the order
-that keeps the at-least-once guarantee.
+raw → normalize → exact dedup → classify → near-duplicate clustering → route, in one
+pass over a batch, so the stream pays one Kafka hop for the whole chain. The agent
+in :mod:`streams.agents` feeds it records and then performs the outputs in the
+order that keeps the at-least-once guarantee.
+
+State: the exact-dedup memory is an injected mapping (a changelog-backed Faust table
+in the worker, so a restart remembers what it forwarded); the near-duplicate index
+is per worker and in memory (an hour of fingerprints, rebuilt within the hour after
+a restart).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import orjson
 
 from schemas.deadletter import DeadLetter
-from schemas.events import Classification, ClassifiedEvent, Platform, SocialEvent
+from schemas.events import ClassifiedEvent, Platform, SocialEvent
 from schemas.tasks import ResponseTask
 from streams.brands import BrandDirectory
+from streams.classify import Classifier, default_classifier
+from streams.dedupe import ExactDeduper, NearDuplicateIndex, tokenize
 from streams.normalize import Source, normalize_or_refuse
 from streams.route import route
 from vigie.settings import Settings
 
-Classify = Callable[[SocialEvent], Classification]
+SPAM_WAVE = "spam_wave"
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,28 +68,38 @@ def _received_at(record: RawRecord) -> datetime | None:
     return None
 
 
-def no_classification(event: SocialEvent) -> Classification:
-    """Used until a classifier is configured: only the language hint is kept."""
-    return Classification(lang=event.lang)
+def dedup_key(event: SocialEvent) -> str:
+    """An edit or a deletion keeps the message's id but is news: it has a key of its own."""
+    change = getattr(event, "change", None)
+    return f"{event.event_id}|{change}" if change else event.event_id
 
 
 class Pipeline:
-    """Stateless apart from what it is given: brand directory, classifier, settings."""
+    """One worker's chain of stages; its only state is the dedup memory it is given."""
 
     def __init__(
         self,
         settings: Settings,
         brands: BrandDirectory,
-        classify: Classify = no_classification,
+        classifier: Classifier | None = None,
+        seen: MutableMapping[str, float] | None = None,
     ) -> None:
         self.settings = settings
         self.brands = brands
-        self.classify = classify
+        self.classifier = classifier or default_classifier()
+        self.exact = ExactDeduper(seen, ttl=settings.dedup.ttl_hours * 3600)
+        self.near = NearDuplicateIndex(window=settings.dedup.near_window_s)
         self.platform_of_topic = {settings.topics.raw(p): p for p in Platform}
 
-    def process(self, records: Sequence[RawRecord]) -> BatchOutput:
+    def process(
+        self, records: Sequence[RawRecord], focus: Callable[[int], None] | None = None
+    ) -> BatchOutput:
+        """Run every stage on ``records``; ``focus(i)`` is called before record ``i``
+        so a changelog-backed dedup table files its writes under that record's partition."""
         out = BatchOutput()
-        for record in records:
+        for index, record in enumerate(records):
+            if focus is not None:
+                focus(index)
             platform = self.platform_of_topic[record.topic]
             source = Source(record.topic, record.partition, record.offset, record.key)
             result = normalize_or_refuse(
@@ -93,12 +110,31 @@ class Pipeline:
                 continue
             for event in result:
                 out.normalized.append((event, record))
-                classified = ClassifiedEvent.of(event, self.classify(event))
+                classified = self.classify(event)
+                if classified is None:
+                    out.duplicates += 1
+                    continue
                 out.classified.append((classified, record))
                 task = route(classified, self.settings.sla)
                 if task is not None:
                     out.tasks.append(task)
         return out
+
+
+    def classify(self, event: SocialEvent) -> ClassifiedEvent | None:
+        """Labels and near-duplicate cluster of a new event; None for a redelivery."""
+        ts = event.created_at.timestamp()
+        if self.exact.is_duplicate(dedup_key(event), ts):
+            return None
+        labels = self.classifier.classify(event)
+        near = self.near.observe(
+            event.brand, tokenize(event.text), event.author.id, ts, event.event_id
+        )
+        if near.spam_wave:
+            labels.tags.append(SPAM_WAVE)
+        return ClassifiedEvent.of(
+            event, labels, dup_cluster=near.dup_cluster, dup_count=near.dup_count
+        )
 
 
 def encode(model: SocialEvent | DeadLetter | ResponseTask) -> bytes:

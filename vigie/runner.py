@@ -87,10 +87,8 @@ async def _feed(settings: Settings, simulator: Simulator, progress: Progress,
             await producer.send(settings.topics.raw(message.platform), message.value,
                                 key=message.key, headers=headers)
             progress.sent += 1
-            if message.valid:
-                progress.valid_ids.update(e.event_id for e in message.expected)
-            else:
-                progress.invalid += 1
+            progress.valid_ids.update(e.event_id for e in message.expected)
+            progress.invalid += message.malformed
             if rate and progress.sent % 50 == 0:
                 ahead = progress.sent / rate - (time.monotonic() - started)
                 if ahead > 0:

@@ -68,6 +68,9 @@ class ClickHouseSettings(BaseModel):
     database: str = "vigie"
     username: str = "default"
     password: SecretStr = SecretStr("")
+    mask_personal_data: bool = Field(
+        default=True, description="Mask personal data found by the classifier in `text`."
+    )
 
     @property
     def embedded(self) -> bool:
@@ -79,6 +82,13 @@ class SinkSettings(BaseModel):
 
     batch_size: int = Field(default=5000, ge=1)
     batch_seconds: float = Field(default=0.5, gt=0)
+
+
+class DedupSettings(BaseModel):
+    """How long a message id is remembered, and the near-duplicate window."""
+
+    ttl_hours: float = Field(default=48.0, gt=0)
+    near_window_s: float = Field(default=3600.0, gt=0)
 
 
 class SlaSettings(BaseModel):
@@ -134,6 +144,7 @@ class Settings(BaseSettings):
     clickhouse: ClickHouseSettings = ClickHouseSettings()
     sink: SinkSettings = SinkSettings()
     sla: SlaSettings = SlaSettings()
+    dedup: DedupSettings = DedupSettings()
     webhook: WebhookSettings = WebhookSettings()
     brands_file: Path | None = Field(
         default=None, description="Brands TOML file; unset = the bundled demo brands."

@@ -1,0 +1,105 @@
+"""Integration fixtures: settings isolated per test, and a worker running in the test loop."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from confluent_kafka import Consumer
+
+from sinks.clickhouse import EmbeddedClickHouse
+from sinks.migrate import migrate
+from streams.app import Services, create_app
+from vigie.embedded import EmbeddedBroker, free_port
+from vigie.kafka import create_topics
+from vigie.settings import Settings
+
+
+def isolated_settings(broker: EmbeddedBroker, clickhouse_dir: Path, unique: str,
+                      **overrides: Any) -> Settings:
+    """Settings whose topics, group and ClickHouse belong to one test only."""
+    base = Settings()
+    topics = base.topics.model_copy(update={
+        "raw_prefix": f"{unique}.raw.",
+        **{name: f"{unique}.{getattr(base.topics, name)}"
+           for name in ("normalized", "classified", "alerts", "tasks", "task_status",
+                        "deadletter")},
+    })
+    kafka = base.kafka.model_copy(update={
+        "bootstrap_servers": broker.bootstrap_servers,
+        "consumer_group": f"vigie-{unique}",
+        "rebalance_timeout_s": 3.0,
+        "session_timeout_s": 10.0,
+        "heartbeat_interval_s": 0.5,
+    })
+    clickhouse = base.clickhouse.model_copy(update={"path": clickhouse_dir})
+    return base.model_copy(update={
+        "topics": topics, "kafka": kafka, "clickhouse": clickhouse, "web_port": free_port(),
+        **overrides,
+    })
+
+
+@pytest.fixture
+def settings(broker: EmbeddedBroker, clickhouse_dir: Path, unique: str) -> Settings:
+    return isolated_settings(broker, clickhouse_dir, unique)
+
+
+@asynccontextmanager
+async def running_worker(settings: Settings, **app_options: Any) -> AsyncIterator[Services]:
+    """Topics created, schema migrated, the Faust app started in this loop; stopped after."""
+    await create_topics(settings)
+    clickhouse = EmbeddedClickHouse(settings.clickhouse.path, settings.clickhouse.database)
+    migrate(clickhouse)
+    app, services = create_app(settings, clickhouse=clickhouse, **app_options)
+    await app.start()
+    try:
+        yield services
+    finally:
+        await app.stop()
+        services.writer.close()
+        clickhouse.close()
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 60.0,
+                     what: str = "condition") -> None:
+    """Poll ``check`` until it holds or the deadline passes."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if await check():
+            return
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def read_topic(bootstrap: str, topic: str, expected: int, timeout: float = 30.0
+               ) -> list[tuple[bytes | None, bytes]]:
+    """Read ``expected`` records of ``topic`` from the start with confluent-kafka,
+    the independent client a downstream tool would use."""
+    consumer = Consumer({
+        "bootstrap.servers": bootstrap,
+        "group.id": f"reader-{topic}-{time.monotonic_ns()}",
+        "auto.offset.reset": "earliest",
+        "enable.auto.commit": False,
+    })
+    consumer.subscribe([topic])
+    records: list[tuple[bytes | None, bytes]] = []
+    deadline = time.monotonic() + timeout
+    try:
+        while len(records) < expected and time.monotonic() < deadline:
+            for message in consumer.consume(num_messages=500, timeout=0.5):
+                if message.error() is None:
+                    records.append((message.key(), message.value()))
+    finally:
+        consumer.close()
+    return records
+
+
+@pytest.fixture
+def topic_reader(broker: EmbeddedBroker) -> Iterator[Callable[..., list[tuple[bytes | None, bytes]]]]:
+    yield lambda topic, expected, timeout=30.0: read_topic(
+        broker.bootstrap_servers, topic, expected, timeout)

@@ -1,0 +1,74 @@
+"""The walking skeleton end to end: raw payloads through Kafka into ClickHouse and tasks."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import orjson
+from aiokafka import AIOKafkaProducer
+
+from ingest.simulator import RawMessage, Simulator
+from schemas.deadletter import DeadLetter
+from schemas.events import Kind
+from schemas.tasks import ResponseTask
+from streams.brands import BrandDirectory
+from tests.integration.conftest import eventually, running_worker
+from vigie.kafka import aiokafka_options
+from vigie.settings import Settings
+
+
+async def publish(settings: Settings, messages: list[RawMessage]) -> None:
+    producer = AIOKafkaProducer(**aiokafka_options(settings.kafka), acks="all")
+    await producer.start()
+    try:
+        for m in messages:
+            await producer.send(settings.topics.raw(m.platform), m.value, key=m.key,
+                                headers=[("received_at", datetime.now(UTC).isoformat().encode())])
+        await producer.flush()
+    finally:
+        await producer.stop()
+
+
+async def test_valid_events_reach_clickhouse_tasks_and_bad_ones_the_dead_letter_topic(
+    settings: Settings, topic_reader
+) -> None:
+    messages = list(Simulator(BrandDirectory.load(), seed=7, invalid_share=0.05).messages(1000))
+    expected = {e.event_id: e for m in messages for e in m.expected}
+    invalid = [m for m in messages if m.malformed]
+    assert invalid, "the sample must hold malformed payloads"
+    await publish(settings, messages)
+
+    async with running_worker(settings) as services:
+        async def stored() -> bool:
+            result = await services.writer.query(
+                "SELECT (SELECT uniqExact(event_id) FROM events),"
+                " (SELECT count() FROM dead_letters)")
+            events, letters = result.rows[0]
+            return int(events) >= len(expected) and int(letters) >= len(invalid)
+
+        await eventually(stored, timeout=90, what="events and dead letters in ClickHouse")
+        rows = await services.writer.query(
+            "SELECT event_id, platform, kind, brand, author_id, text, created_at"
+            " FROM events FINAL ORDER BY event_id")
+        published_tasks = int(services.metrics.stage_totals()["tasks"])
+
+    assert len(rows.rows) == len(expected)
+    for event_id, platform, kind, brand, author_id, text, created_at in rows.rows:
+        truth = expected[event_id]
+        assert (platform, kind, brand, author_id, text) == (
+            truth.platform.value, truth.kind.value, truth.brand, truth.author.id, truth.text)
+        assert created_at.startswith(truth.created_at.strftime("%Y-%m-%d %H:%M:%S"))
+
+    letters = [DeadLetter.model_validate(orjson.loads(v))
+               for _, v in topic_reader(settings.topics.deadletter, len(invalid))]
+    assert len(letters) == len(invalid)
+    assert all(d.reason and d.stage == "normalize" for d in letters)
+    assert sorted(d.payload for d in letters) == sorted(m.value for m in invalid)
+
+    must_answer = {i for i, e in expected.items() if e.kind in (Kind.DM, Kind.MENTION)}
+    records = topic_reader(settings.topics.tasks, published_tasks, timeout=30)
+    assert len(records) == published_tasks
+    tasks = [ResponseTask.model_validate_json(v) for _, v in records]
+    assert {t.event["event_id"] for t in tasks} >= must_answer
+    assert len({t.task_id for t in tasks}) == len(tasks)
+    assert all(key == t.key.encode() for (key, _), t in zip(records, tasks, strict=True))
