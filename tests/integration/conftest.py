@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
-from confluent_kafka import Consumer
 
 from sinks.clickhouse import EmbeddedClickHouse
 from sinks.migrate import migrate
@@ -65,41 +64,12 @@ async def running_worker(settings: Settings, **app_options: Any) -> AsyncIterato
         clickhouse.close()
 
 
-async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 60.0,
+async def eventually(check: Callable[[], Awaitable[bool]], within: float = 60.0,
                      what: str = "condition") -> None:
     """Poll ``check`` until it holds or the deadline passes."""
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + within
     while time.monotonic() < deadline:
         if await check():
             return
         await asyncio.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-
-
-def read_topic(bootstrap: str, topic: str, expected: int, timeout: float = 30.0
-               ) -> list[tuple[bytes | None, bytes]]:
-    """Read ``expected`` records of ``topic`` from the start with confluent-kafka,
-    the independent client a downstream tool would use."""
-    consumer = Consumer({
-        "bootstrap.servers": bootstrap,
-        "group.id": f"reader-{topic}-{time.monotonic_ns()}",
-        "auto.offset.reset": "earliest",
-        "enable.auto.commit": False,
-    })
-    consumer.subscribe([topic])
-    records: list[tuple[bytes | None, bytes]] = []
-    deadline = time.monotonic() + timeout
-    try:
-        while len(records) < expected and time.monotonic() < deadline:
-            for message in consumer.consume(num_messages=500, timeout=0.5):
-                if message.error() is None:
-                    records.append((message.key(), message.value()))
-    finally:
-        consumer.close()
-    return records
-
-
-@pytest.fixture
-def topic_reader(broker: EmbeddedBroker) -> Iterator[Callable[..., list[tuple[bytes | None, bytes]]]]:
-    yield lambda topic, expected, timeout=30.0: read_topic(
-        broker.bootstrap_servers, topic, expected, timeout)
+    raise AssertionError(f"timed out after {within}s waiting for {what}")

@@ -13,6 +13,7 @@ from schemas.events import Kind
 from schemas.tasks import ResponseTask
 from streams.brands import BrandDirectory
 from tests.integration.conftest import eventually, running_worker
+from tests.kafka_reader import read_to_end
 from vigie.kafka import aiokafka_options
 from vigie.settings import Settings
 
@@ -30,7 +31,7 @@ async def publish(settings: Settings, messages: list[RawMessage]) -> None:
 
 
 async def test_valid_events_reach_clickhouse_tasks_and_bad_ones_the_dead_letter_topic(
-    settings: Settings, topic_reader
+    settings: Settings,
 ) -> None:
     messages = list(Simulator(BrandDirectory.load(), seed=7, invalid_share=0.05).messages(1000))
     expected = {e.event_id: e for m in messages for e in m.expected}
@@ -46,7 +47,7 @@ async def test_valid_events_reach_clickhouse_tasks_and_bad_ones_the_dead_letter_
             events, letters = result.rows[0]
             return int(events) >= len(expected) and int(letters) >= len(invalid)
 
-        await eventually(stored, timeout=90, what="events and dead letters in ClickHouse")
+        await eventually(stored, within=90, what="events and dead letters in ClickHouse")
         rows = await services.writer.query(
             "SELECT event_id, platform, kind, brand, author_id, text, created_at"
             " FROM events FINAL ORDER BY event_id")
@@ -59,16 +60,17 @@ async def test_valid_events_reach_clickhouse_tasks_and_bad_ones_the_dead_letter_
             truth.platform.value, truth.kind.value, truth.brand, truth.author.id, truth.text)
         assert created_at.startswith(truth.created_at.strftime("%Y-%m-%d %H:%M:%S"))
 
-    letters = [DeadLetter.model_validate(orjson.loads(v))
-               for _, v in topic_reader(settings.topics.deadletter, len(invalid))]
+    bootstrap = settings.kafka.bootstrap_servers
+    letters = [DeadLetter.model_validate(orjson.loads(m.value()))
+               for m in read_to_end(bootstrap, settings.topics.deadletter)]
     assert len(letters) == len(invalid)
     assert all(d.reason and d.stage == "normalize" for d in letters)
     assert sorted(d.payload for d in letters) == sorted(m.value for m in invalid)
 
     must_answer = {i for i, e in expected.items() if e.kind in (Kind.DM, Kind.MENTION)}
-    records = topic_reader(settings.topics.tasks, published_tasks, timeout=30)
+    records = read_to_end(bootstrap, settings.topics.tasks)
     assert len(records) == published_tasks
-    tasks = [ResponseTask.model_validate_json(v) for _, v in records]
+    tasks = [ResponseTask.model_validate_json(m.value()) for m in records]
     assert {t.event["event_id"] for t in tasks} >= must_answer
     assert len({t.task_id for t in tasks}) == len(tasks)
-    assert all(key == t.key.encode() for (key, _), t in zip(records, tasks, strict=True))
+    assert all(m.key() == t.key.encode() for m, t in zip(records, tasks, strict=True))

@@ -14,13 +14,14 @@ import orjson
 import pytest
 from aiohttp import ClientSession
 from aiohttp.test_utils import TestServer
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Message, TopicPartition
+from confluent_kafka import Message
 from confluent_kafka.admin import AdminClient, NewTopic
 from pydantic import SecretStr
 
 from ingest.publisher import RawPublisher
 from ingest.webhook import Receiver
 from schemas.events import Platform
+from tests.kafka_reader import read_to_end
 from vigie.embedded import EmbeddedBroker
 from vigie.settings import KafkaSettings, Settings, TopicSettings, WebhookSettings
 
@@ -56,26 +57,8 @@ class Hook:
         The receiver answers only after Kafka acknowledged, so once a request has
         been answered its record is already there: reading to the end is exact.
         """
-        consumer = Consumer({"bootstrap.servers": self.broker.bootstrap_servers,
-                             "group.id": "unused", "enable.auto.commit": False,
-                             "enable.partition.eof": True})
-        consumer.assign([TopicPartition(self.settings.topics.raw(platform), 0,
-                                        OFFSET_BEGINNING)])
-        found: list[Message] = []
-        deadline = time.monotonic() + timeout
-        try:
-            while time.monotonic() < deadline:
-                message = consumer.poll(0.2)
-                if message is None:
-                    continue
-                error = message.error()
-                if error is not None and error.code() == KafkaError._PARTITION_EOF:
-                    return found
-                if error is None:
-                    found.append(message)
-        finally:
-            consumer.close()
-        raise TimeoutError(f"end of {self.settings.topics.raw(platform)} not reached")
+        return read_to_end(self.broker.bootstrap_servers, self.settings.topics.raw(platform),
+                           timeout)
 
 
 @pytest.fixture
