@@ -87,5 +87,5 @@ def normalize_or_refuse(
     """Events for a good payload, a dead letter for a bad one; never raises."""
     try:
         return normalize_payload(platform, raw, brands, received_at)
-    except Exception as exc:  # noqa: BLE001 - every failure is data, not a crash
+    except Exception as exc:  # every failure is data (a dead letter), never a crash
         return dead_letter(exc, raw, source, stage="normalize", platform=platform.value)

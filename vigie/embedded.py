@@ -67,7 +67,7 @@ class EmbeddedBroker:
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
-                preexec_fn=_die_with_parent,  # noqa: PLW1509 - only sets a signal, no locks
+                preexec_fn=_die_with_parent,  # only sets a signal: safe before exec
             )
         finally:
             if not isinstance(out, int):
