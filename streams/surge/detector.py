@@ -504,8 +504,10 @@ class SurgeDetector:
         incident: Incident | None = self.meta.get("silence")
         current = set(incident["platforms"]) if incident else set()
         silent = {p: hit for p, s in warm.items() if (hit := self._silent(s)) is not None}
+        # The others must be alive over the same minutes the silent ones are quiet.
+        width = max((hit[1] for hit in silent.values()), default=1)
         others = [s for p, s in warm.items() if p not in silent and p not in current]
-        pairs = [bl.window(s, 10) for s in others]
+        pairs = [bl.window(s, max(width, 3)) for s in others]
         seen, usual = sum(p[0] for p in pairs), sum(p[1] for p in pairs)
         if incident is None:
             if not silent or usual <= 0.0 or seen < 0.5 * usual:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import statistics
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -80,8 +81,13 @@ def run(name: str, seed: int = 0) -> ScenarioResult:
     return result
 
 
-def run_all(seed: int = 0) -> list[ScenarioResult]:
-    return [run(name, seed) for name in SCENARIOS]
+def run_all(seed: int = 0, workers: int = 1) -> list[ScenarioResult]:
+    """Every scenario, in :data:`SCENARIOS` order (``workers`` > 1: in parallel processes)."""
+    names = list(SCENARIOS)
+    if workers <= 1:
+        return [run(name, seed) for name in names]
+    with ProcessPoolExecutor(workers) as pool:
+        return list(pool.map(run, names, [seed] * len(names)))
 
 
 def median_delay(results: list[ScenarioResult]) -> timedelta | None:

@@ -22,7 +22,7 @@ from streams.surge.evaluate import median_delay, missed_targets, run_all
 from streams.surge.pipeline import SurgePipeline, sentiment_from
 
 err = Console(stderr=True, soft_wrap=True)
-out = Console()
+out = Console(width=110)
 
 
 def _detect_stream(source: IO[bytes], sink: IO[bytes], pipeline: SurgePipeline) -> int:
@@ -65,12 +65,13 @@ def detect(
 
 def eval_surge(
     seed: Annotated[int, typer.Option(help="Scenario seed.")] = 0,
+    workers: Annotated[int, typer.Option(help="Scenarios replayed in parallel.")] = 1,
 ) -> None:
     """Replay the scripted scenarios; print recall, false positives, duplicates, delays."""
-    results = run_all(seed)
+    results = run_all(seed, workers)
     table = Table(title=f"surge detection on scenarios (seed {seed})")
-    for column in ("scenario", "events", "incidents", "recall", "false pos.", "dup. opens",
-                   "delays (min)", "events/s"):
+    for column in ("scenario", "events", "incid.", "recall", "FP", "dup", "delay min",
+                   "ev/s"):
         table.add_column(column, justify="left" if column == "scenario" else "right")
     for result in results:
         delays = ", ".join(

@@ -1,0 +1,207 @@
+"""Surge detector behaviour, on small synthetic minute-by-minute traffic."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+from schemas.alerts import Alert, AlertKind, AlertStatus
+from streams.surge.baseline import BaselineConfig, expected
+from streams.surge.detector import SurgeDetector
+from streams.surge.pipeline import SurgePipeline
+
+DAY0 = 29_000_160  # an epoch minute at midnight UTC (2025-02-21)
+NORMAL = {("x", "negative"): 2, ("x", "neutral"): 4, ("facebook", "neutral"): 4,
+          ("facebook", "positive"): 3, ("instagram", "neutral"): 3, ("whatsapp", "neutral"): 3}
+Traffic = Callable[[int], dict[tuple[str, str], int]]
+
+
+def normal(_minute: int) -> dict[tuple[str, str], int]:
+    return NORMAL
+
+
+def feed(detector: SurgeDetector, first: int, last: int, traffic: Traffic,
+         terms: tuple[str, ...] = ("retard",)) -> list[Alert]:
+    """Events for minutes [first, last), spread over each minute, brand "acme"."""
+    alerts: list[Alert] = []
+    for minute in range(first, last):
+        counts = traffic(minute)
+        total = sum(counts.values()) or 1
+        i = 0
+        for (platform, polarity), n in counts.items():
+            for k in range(n):
+                ts = minute * 60 + 59.0 * i / total
+                i += 1
+                alerts += detector.observe(ts, "acme", platform, polarity,
+                                           f"{platform}:{minute}-{polarity}-{k}",
+                                           terms=terms, followers=k)
+    return alerts
+
+
+def warm(detector: SurgeDetector, traffic: Traffic = normal) -> int:
+    """One ordinary day; returns the first minute of the next day."""
+    assert feed(detector, DAY0, DAY0 + 1440, traffic) == []
+    return DAY0 + 1440
+
+
+def with_extra(extra: dict[tuple[str, str], int], start: int, end: int,
+               base: Traffic = normal) -> Traffic:
+    def traffic(minute: int) -> dict[tuple[str, str], int]:
+        counts = dict(base(minute))
+        if start <= minute < end:
+            for key, n in extra.items():
+                counts[key] = counts.get(key, 0) + n
+        return counts
+    return traffic
+
+
+def test_a_quiet_day_raises_nothing() -> None:
+    detector = SurgeDetector()
+    day1 = warm(detector)
+    assert feed(detector, day1, day1 + 1440, normal) == []
+
+
+def test_a_1_to_3_jump_is_not_a_spike() -> None:
+    tiny = {("x", "negative"): 1, ("x", "neutral"): 20, ("facebook", "neutral"): 20}
+    detector = SurgeDetector()
+    day1 = warm(detector, lambda _m: tiny)
+    jump = with_extra({("x", "negative"): 2}, day1 + 600, day1 + 601, lambda _m: tiny)
+    assert feed(detector, day1, day1 + 700, jump) == []
+
+
+def test_a_night_time_x10_on_a_tiny_baseline_is_a_spike() -> None:
+    def night(minute: int) -> dict[tuple[str, str], int]:
+        return {("x", "neutral"): 10, ("x", "negative"): int(minute % 5 == 0)}
+
+    detector = SurgeDetector()
+    day1 = warm(detector, night)
+    surge = with_extra({("x", "negative"): 2}, day1 + 180, day1 + 200, night)
+    alerts = feed(detector, day1, day1 + 200, surge)
+    assert [a.status for a in alerts] == [AlertStatus.OPEN]
+    assert alerts[0].polarity == "negative"
+    assert (alerts[0].detected_at.timestamp() / 60 - (day1 + 180)) <= 10
+
+
+def test_one_open_per_incident_then_updates_then_one_resolved() -> None:
+    detector = SurgeDetector()
+    day1 = warm(detector)
+
+    def growing(minute: int) -> dict[tuple[str, str], int]:
+        counts = dict(NORMAL)
+        if day1 + 600 <= minute < day1 + 660:
+            counts["x", "negative"] += (minute - day1 - 600) + 5
+        return counts
+
+    alerts = feed(detector, day1, day1 + 800, growing)
+    statuses = [a.status for a in alerts]
+    assert statuses[0] is AlertStatus.OPEN
+    assert statuses[-1] is AlertStatus.RESOLVED
+    assert statuses.count(AlertStatus.OPEN) == 1
+    assert statuses.count(AlertStatus.RESOLVED) == 1
+    assert AlertStatus.UPDATE in statuses
+    assert len({a.alert_id for a in alerts}) == 1
+    assert [a.sequence for a in alerts] == list(range(len(alerts)))
+
+
+def test_an_alert_explains_itself() -> None:
+    detector = SurgeDetector()
+    day1 = warm(detector)
+    spike = with_extra({("x", "negative"): 20, ("facebook", "negative"): 10},
+                       day1 + 600, day1 + 640)
+    feed(detector, day1, day1 + 600, normal)
+    alerts = feed(detector, day1 + 600, day1 + 640, spike, terms=("retard", "#annulation"))
+    alert = alerts[0]
+    assert alert.kind is AlertKind.SPIKE
+    assert alert.brand == "acme"
+    assert alert.top_terms == ["#annulation"]
+    assert alert.term_excess[0].expected < 1
+    assert {p.value for p in alert.platforms} == {"x", "facebook"}
+    assert alert.origin_event_id is not None
+    assert alert.sample_event_ids
+    assert alert.trajectory
+    assert alert.trajectory[-1].count > alert.trajectory[-1].baseline
+    assert alert.polarity_mix["negative"] > alert.polarity_mix["positive"]
+    assert alert.count > alert.baseline > 0
+    assert alert.score >= 6
+    Alert.model_validate_json(alert.model_dump_json(by_alias=True))
+
+
+def test_a_spike_does_not_inflate_the_next_days_baseline() -> None:
+    detector = SurgeDetector()
+    day1 = warm(detector)
+    feed(detector, day1, day1 + 1440, with_extra({("x", "negative"): 60}, day1 + 600,
+                                                 day1 + 720))
+    series = detector.series["b|acme|negative"]
+    assert expected(series, day1 + 1440 + 660, BaselineConfig()) < 2.5
+
+
+def test_a_platform_going_dark_is_a_silence_until_it_comes_back() -> None:
+    detector = SurgeDetector()
+    day1 = warm(detector)
+
+    def outage(minute: int) -> dict[tuple[str, str], int]:
+        if day1 + 600 <= minute < day1 + 720:
+            return {k: v for k, v in NORMAL.items() if k[0] not in {"facebook", "instagram"}}
+        return NORMAL
+
+    alerts = feed(detector, day1, day1 + 800, outage)
+    assert next(a.status for a in alerts) is AlertStatus.OPEN
+    assert alerts[-1].status is AlertStatus.RESOLVED
+    assert alerts[0].kind is AlertKind.SILENCE
+    assert alerts[0].brand is None
+    assert {p.value for p in alerts[-1].platforms} == {"facebook", "instagram"}
+    assert alerts[0].detected_at.timestamp() / 60 - (day1 + 600) <= 10
+
+
+def test_the_whole_stream_pausing_is_not_a_silence() -> None:
+    detector = SurgeDetector()
+    day1 = warm(detector)
+    feed(detector, day1, day1 + 600, normal)
+    assert feed(detector, day1 + 660, day1 + 700, normal) == []
+
+
+def test_state_is_plain_json_and_a_restarted_detector_resumes() -> None:
+    state: tuple[dict[str, object], ...] = ({}, {}, {}, {})
+    detector = SurgeDetector(*state)  # type: ignore[arg-type]
+    day1 = warm(detector)
+    spike = with_extra({("x", "negative"): 30}, day1 + 600, day1 + 620)
+    opened = feed(detector, day1, day1 + 610, spike)
+    assert [a.status for a in opened][:1] == [AlertStatus.OPEN]
+    restored = tuple(json.loads(json.dumps(s)) for s in state)
+    resumed = SurgeDetector(*restored)
+    rest = feed(resumed, day1 + 610, day1 + 700, spike)
+    assert AlertStatus.OPEN not in [a.status for a in rest]
+    assert rest[-1].status is AlertStatus.RESOLVED
+    assert rest[-1].alert_id == opened[0].alert_id
+
+
+def test_events_later_than_the_allowed_lateness_are_counted_not_applied() -> None:
+    detector = SurgeDetector()
+    detector.observe(600.0, "acme", "x", "negative", "x:1")
+    detector.observe(700.0, "acme", "x", "negative", "x:2")
+    detector.observe(610.0, "acme", "x", "negative", "x:3")
+    assert detector.late == 1
+
+
+def test_a_spam_wave_is_not_a_crisis_but_the_same_volume_of_real_posts_is() -> None:
+    def run(text_of: Callable[[int], str]) -> list[Alert]:
+        pipeline = SurgePipeline()
+        alerts: list[Alert] = []
+        for minute in range(DAY0, DAY0 + 1440 + 640):
+            records = [("neutral", f"question numero {minute % 7} sur la livraison acme")] * 4
+            records += [("negative", "acme livraison en retard, pas content")]
+            if minute >= DAY0 + 1440 + 600:
+                records += [("negative", text_of(minute * 100 + i)) for i in range(15)]
+            for i, (polarity, text) in enumerate(records):
+                alerts += pipeline.feed(
+                    event_id=f"x:{minute}-{i}", ts=minute * 60.0 + 3 * i, platform="x",
+                    brand="acme", text=text, author=f"a{minute}-{i}", followers=10,
+                    polarity=polarity)
+        return alerts
+
+    copypasta = "ARNAQUE acme encaisse et ne livre jamais, des milliers de victimes, partagez"
+    words = ("colis", "perdu", "remboursement", "attente", "service", "client", "honte", "nul",
+             "appel", "facture", "erreur", "bloqué", "jamais", "encore", "semaine", "mail")
+    assert run(lambda i: f"{copypasta} https://bit.ly/{i}") == []
+    diverse = run(lambda i: f"acme {words[i % 16]} {words[i // 16 % 16]} {words[i // 256 % 16]}")
+    assert [a.status for a in diverse][:1] == [AlertStatus.OPEN]
