@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from schemas.events import Classification, Priority, UtcDatetime
 
-TASK_SCHEMA = "vigie.task.v1"
+TASK_SCHEMA: Final = "vigie.task.v1"
 
 
 class Action(StrEnum):

@@ -14,7 +14,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import faust
 import orjson
@@ -29,7 +29,7 @@ from streams.pipeline import RawRecord, encode
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[Sequence[EventT]], Awaitable[None]]
+Handler = Callable[[Sequence[EventT[Any]]], Awaitable[None]]
 
 
 def _headers(raw: Any) -> dict[str, bytes]:
@@ -39,15 +39,15 @@ def _headers(raw: Any) -> dict[str, bytes]:
     return {str(k): bytes(v) if v is not None else b"" for k, v in items}
 
 
-def _record(event: EventT) -> RawRecord:
+def _record(event: EventT[Any]) -> RawRecord:
     m = event.message
     return RawRecord(
-        topic=m.topic, partition=m.partition, offset=m.offset, key=m.key, value=m.value,
+        topic=m.topic, partition=m.partition, offset=m.offset, key=m.key, value=m.value or b"",
         timestamp=m.timestamp, headers=_headers(m.headers),
     )
 
 
-def _positions(events: Sequence[EventT]) -> list[tuple[str, int, int, int]]:
+def _positions(events: Sequence[EventT[Any]]) -> list[tuple[str, int, int, int]]:
     """Source ranges of a batch: ``(topic, partition, first offset, last offset)``."""
     spans: dict[tuple[str, int], list[int]] = {}
     for e in events:
@@ -56,11 +56,11 @@ def _positions(events: Sequence[EventT]) -> list[tuple[str, int, int, int]]:
 
 
 async def _consume_batches(
-    app: faust.App, stream: StreamT, services: Services, name: str, handle: Handler
+    app: faust.App, stream: faust.Stream[Any], services: Services, name: str, handle: Handler
 ) -> None:
     sink = services.settings.sink
     async for batch in stream.noack_take(sink.batch_size, within=sink.batch_seconds):
-        events: Sequence[EventT] = batch  # noack_take yields events, not values
+        events: Sequence[EventT[Any]] = batch  # noack_take yields events, not values
         services.metrics.batch_size.labels(name).observe(len(events))
         try:
             await handle(events)
@@ -79,7 +79,7 @@ def register_agents(app: faust.App, services: Services) -> None:
         """Queue one record on the app's producer; await the result to confirm delivery."""
         return await app.producer.send(topic.get_topic_name(), key, value, None, None, None)
 
-    async def handle_raw(stream: StreamT, events: Sequence[EventT]) -> None:
+    async def handle_raw(stream: faust.Stream[Any], events: Sequence[EventT[Any]]) -> None:
         records = [_record(e) for e in events]
         out = services.pipeline.process(
             records, focus=lambda i: stream._set_current_event(events[i])
@@ -111,7 +111,7 @@ def register_agents(app: faust.App, services: Services) -> None:
         metrics.count("written", len(out.classified))
         metrics.count("tasks", len(out.tasks))
 
-    def as_dead_letter(event: EventT) -> DeadLetter:
+    def as_dead_letter(event: EventT[Any]) -> DeadLetter:
         """A dead letter as published; anything else on the topic is wrapped, not lost."""
         try:
             return DeadLetter.model_validate(orjson.loads(event.value))
@@ -120,16 +120,18 @@ def register_agents(app: faust.App, services: Services) -> None:
             return dead_letter(exc, r.value, Source(r.topic, r.partition, r.offset, r.key),
                                stage="deadletters", platform=None)
 
-    async def handle_dead_letters(events: Sequence[EventT]) -> None:
+    async def handle_dead_letters(events: Sequence[EventT[Any]]) -> None:
         letters = [as_dead_letter(e) for e in events]
         await writer.write(dead_letter_rows(letters), dedup_token("dead_letters",
                                                                    _positions(events)))
 
     @app.agent(topics.raw_all, name="vigie.process", concurrency=1)
-    async def process(stream: StreamT) -> None:
-        await _consume_batches(app, stream, services, "process",
-                               lambda events: handle_raw(stream, events))
+    async def process(stream: StreamT[Any]) -> None:
+        batches = cast(faust.Stream[Any], stream)  # noack_take is on the concrete class
+        await _consume_batches(app, batches, services, "process",
+                               lambda events: handle_raw(batches, events))
 
     @app.agent(topics.deadletter, name="vigie.deadletters", concurrency=1)
-    async def store_dead_letters(stream: StreamT) -> None:
-        await _consume_batches(app, stream, services, "deadletters", handle_dead_letters)
+    async def store_dead_letters(stream: StreamT[Any]) -> None:
+        await _consume_batches(app, cast(faust.Stream[Any], stream), services, "deadletters",
+                               handle_dead_letters)

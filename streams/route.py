@@ -21,7 +21,7 @@ _DM_AFTER_INBOUND = frozenset(
      Platform.X, Platform.TIKTOK, Platform.TWITCH, Platform.TELEGRAM}
 )
 # The task carries the normalized event (the contract's minimal form), not the labels twice.
-SOCIAL_EVENT_FIELDS = frozenset(SocialEvent.model_fields)
+SOCIAL_EVENT_FIELDS: set[str] = set(SocialEvent.model_fields)
 _ROUTED_KINDS = frozenset({Kind.DM, Kind.MENTION, Kind.COMMENT, Kind.REPLY, Kind.REVIEW})
 
 
