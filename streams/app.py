@@ -90,6 +90,8 @@ def create_app(
         metrics=metrics,
     )
     from streams.agents import register_agents
+    from streams.web import register_web
 
     register_agents(app, services)
+    register_web(app, services)
     return app, services

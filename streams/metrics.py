@@ -1,13 +1,33 @@
-"""Prometheus metrics of one worker, in a registry of its own (several apps per test process)."""
+"""Prometheus metrics of one worker, in a registry of its own (several apps per test process).
+
+Names, as scraped from ``/metrics`` (see ``deploy/prometheus``):
+
+- ``vigie_events_total{stage}``: events past each stage; ``stage="duplicate"`` counts
+  exact-dedup hits and ``stage="deadletter"`` the records sent to the dead-letter topic.
+- ``vigie_consumer_lag{topic,partition}``: records between the committed offset and
+  the end of each partition this worker owns, refreshed on every scrape.
+- ``vigie_partitions_assigned``, ``vigie_ready``: what ``/ready`` decided.
+- ``vigie_batch_size{agent}``, ``vigie_clickhouse_insert_seconds{table}``,
+  ``vigie_clickhouse_insert_retries_total{table}``.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 STAGES = ("raw", "normalized", "duplicate", "classified", "deadletter", "written", "tasks",
           "alerts")
+
+
+@dataclass(frozen=True, slots=True)
+class LatencySummary:
+    """Insert latency of one table since the worker started."""
+
+    count: int
+    mean_s: float
+    p95_s: float | None
 
 
 @dataclass
@@ -31,6 +51,18 @@ class Metrics:
             "vigie_batch_size", "Records per processed batch.", ["agent"],
             registry=self.registry, buckets=(1, 10, 50, 100, 500, 1000, 2000, 5000, 10000),
         )
+        self.lag = Gauge(
+            "vigie_consumer_lag", "Records not yet committed, per owned source partition.",
+            ["topic", "partition"], registry=self.registry,
+        )
+        self.partitions_assigned = Gauge(
+            "vigie_partitions_assigned", "Source partitions this worker owns.",
+            registry=self.registry,
+        )
+        self.ready = Gauge(
+            "vigie_ready", "1 when connected, assigned and caught up (see /ready).",
+            registry=self.registry,
+        )
         for stage in STAGES:
             self.events.labels(stage)
 
@@ -41,3 +73,49 @@ class Metrics:
     def stage_totals(self) -> dict[str, float]:
         """Current total per stage, for the live summary."""
         return {s: self.events.labels(s)._value.get() for s in STAGES}
+
+    def set_lag(self, lags: dict[tuple[str, int], int]) -> None:
+        """Replace the lag series: partitions this worker lost must not linger."""
+        self.lag.clear()
+        for (topic, partition), value in lags.items():
+            self.lag.labels(topic, str(partition)).set(value)
+        self.partitions_assigned.set(len(lags))
+
+    def insert_latency(self) -> dict[str, LatencySummary]:
+        """Count, mean and bucket-interpolated p95 of the insert histogram, per table."""
+        buckets: dict[str, list[tuple[float, float]]] = {}
+        sums: dict[str, float] = {}
+        counts: dict[str, float] = {}
+        for metric in self.insert_seconds.collect():
+            for sample in metric.samples:
+                table = sample.labels.get("table", "")
+                if sample.name.endswith("_bucket"):
+                    buckets.setdefault(table, []).append(
+                        (float(sample.labels["le"]), sample.value))
+                elif sample.name.endswith("_sum"):
+                    sums[table] = sample.value
+                elif sample.name.endswith("_count"):
+                    counts[table] = sample.value
+        return {
+            table: LatencySummary(
+                int(n), sums.get(table, 0.0) / n, _quantile(sorted(buckets.get(table, [])), 0.95)
+            )
+            for table, n in counts.items() if n
+        }
+
+
+def _quantile(buckets: list[tuple[float, float]], q: float) -> float | None:
+    """Linear interpolation inside the cumulative bucket holding quantile ``q``."""
+    if not buckets or not buckets[-1][1]:
+        return None
+    rank = q * buckets[-1][1]
+    lower_bound, lower_count = 0.0, 0.0
+    for bound, cumulative in buckets:
+        if cumulative >= rank:
+            if bound == float("inf"):
+                return lower_bound
+            share = (rank - lower_count) / (cumulative - lower_count) if cumulative > lower_count \
+                else 1.0
+            return lower_bound + (bound - lower_bound) * share
+        lower_bound, lower_count = bound, cumulative
+    return lower_bound

@@ -152,6 +152,12 @@ class Settings(BaseSettings):
     web_port: int = Field(default=6066, description="Worker HTTP port (metrics, health).")
     web_host: str = "127.0.0.1"
     log_level: str = "INFO"
+    log_format: Literal["text", "json"] = Field(
+        default="text", description="`json`: one JSON object per log line (log shippers)."
+    )
+    ready_max_lag: int = Field(
+        default=10_000, ge=0, description="`/ready` fails while the worker lags more records."
+    )
 
     @model_validator(mode="after")
     def _sasl_needs_credentials(self) -> Settings:
