@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from vigie.commands import classify, ingest, pipeline, surge
+from vigie.commands import classify, ingest, ops, pipeline, surge
 
 app = typer.Typer(
     name="vigie",
@@ -14,11 +14,14 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
+app.callback()(ops.logging_options)  # logging configured once, here at the edge
+
 # Pipeline: embedded run, production worker, ClickHouse access.
 app.command("run")(pipeline.run)
 app.command("worker")(pipeline.worker)
 app.command("sql")(pipeline.sql)
 app.command("migrate")(pipeline.migrate)
+app.command("top")(ops.top)
 
 # Offline commands (same code as the streams, on files).
 # -- other command groups register here, one line each --
