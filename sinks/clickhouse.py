@@ -90,7 +90,7 @@ class EmbeddedClickHouse:
             return
         settings = ["date_time_input_format='best_effort'"]
         if dedup_token is not None:
-            settings.append(f"insert_deduplication_token='{_token(dedup_token)}'")
+            settings.append(f"insert_deduplication_token='{safe_token(dedup_token)}'")
         columns = ", ".join(identifier(c) for c in rows.columns)
         body = b"\n".join(orjson.dumps(row) for row in rows.rows).decode("utf-8")
         self._session.query(
@@ -142,7 +142,7 @@ class ServerClickHouse:
         self._client.close()
 
 
-def _token(value: str) -> str:
+def safe_token(value: str) -> str:
     """Tokens are built by the sink from topic names and offsets; refuse anything else."""
     if not re.fullmatch(r"[A-Za-z0-9_.:,/-]+", value):
         raise ValueError(f"unsafe deduplication token: {value!r}")

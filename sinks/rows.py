@@ -11,9 +11,10 @@ from datetime import datetime
 
 import orjson
 
+from schemas.alerts import Alert
 from schemas.deadletter import DeadLetter
 from schemas.events import ClassifiedEvent, Risk
-from schemas.tasks import ResponseTask
+from schemas.tasks import ResponseTask, TaskStatus
 from sinks.clickhouse import Rows
 from streams.classify import mask_personal_data
 
@@ -28,6 +29,13 @@ TASK_COLUMNS = (
     "task_id", "event_id", "alert_id", "brand", "platform", "action", "response_level",
     "can_dm", "queue", "priority", "created_at", "due_by", "published_at",
 )
+ALERT_COLUMNS = (
+    "alert_id", "sequence", "kind", "status", "brand", "platforms", "polarity",
+    "window_start", "detected_at", "severity", "count", "baseline", "score", "top_terms",
+    "sample_event_ids", "origin_event_id", "summary", "trajectory", "polarity_mix",
+    "term_excess", "platform_counts", "discounted", "stored_at",
+)
+TASK_STATUS_COLUMNS = ("task_id", "status", "at", "by", "note", "stored_at")
 DEAD_LETTER_COLUMNS = (
     "stage", "reason", "error_type", "platform", "source_topic", "partition", "offset",
     "key", "payload_b64", "failed_at",
@@ -78,6 +86,36 @@ def task_rows(tasks: Iterable[ResponseTask], published_at: datetime) -> Rows:
             )
             for t in tasks
         ],
+    )
+
+
+def alert_rows(alerts: Iterable[Alert], stored_at: datetime) -> Rows:
+    """One ``alerts`` row per alert message (open, each update, resolved); nulls as ''."""
+    return Rows(
+        "alerts",
+        ALERT_COLUMNS,
+        [
+            (
+                a.alert_id, a.sequence, a.kind.value, a.status.value, a.brand or "",
+                [p.value for p in a.platforms], a.polarity.value if a.polarity else "",
+                a.window_start, a.detected_at, a.severity.value, a.count, a.baseline, a.score,
+                a.top_terms, a.sample_event_ids, a.origin_event_id or "", a.summary,
+                [(p.minute, p.count, p.baseline) for p in a.trajectory], a.polarity_mix,
+                [(x.term, x.count, x.expected) for x in a.term_excess], a.platform_counts,
+                a.discounted, stored_at,
+            )
+            for a in alerts
+        ],
+    )
+
+
+def task_status_rows(statuses: Iterable[TaskStatus], stored_at: datetime) -> Rows:
+    """One ``task_status`` row per status message a downstream tool published."""
+    return Rows(
+        "task_status",
+        TASK_STATUS_COLUMNS,
+        [(s.task_id, s.status.value, s.at, s.by or "", s.note or "", stored_at)
+         for s in statuses],
     )
 
 

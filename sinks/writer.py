@@ -1,36 +1,186 @@
-"""Async ClickHouse writer: one worker thread, retries with backoff, never raises.
+"""Async ClickHouse writer: one worker thread, transient failures retried, bad rows isolated.
 
-Guarantee: :meth:`ClickHouseWriter.write` returns only once the rows are stored.
-While ClickHouse is down it keeps retrying (exponential backoff with jitter, capped),
-so the calling agent holds its batch unacknowledged and consumption pauses; the
-``insert_deduplication_token`` makes a retried insert that had in fact succeeded a
-no-op. Calls are serialized on one thread because a chdb session is not
-thread-safe and a server gains nothing from concurrent writers of one worker.
+Guarantees of :meth:`ClickHouseWriter.write`:
+
+- It returns only once every row of the batch is either stored or refused. While
+  ClickHouse is unreachable, overloaded or timing out it keeps retrying (exponential
+  backoff with jitter, capped), so the calling agent holds its batch unacknowledged
+  and consumption pauses; the ``insert_deduplication_token`` makes a retried insert
+  that had in fact succeeded a no-op.
+- When ClickHouse refuses the *data* (a value it cannot parse or that does not fit
+  its column), retrying cannot help: the batch is split in halves, recursively, until
+  the refused rows are isolated; every other row is stored, and the refused ones are
+  returned in :class:`WriteResult` with ClickHouse's reason, for the caller to
+  dead-letter. A bad row never blocks the stream.
+- Memory is bounded by the batch the caller passes: the writer keeps no queue, and
+  halving only slices that batch.
+
+Calls are serialized on one thread because a chdb session is not thread-safe and a
+server gains nothing from concurrent writers of one worker.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import logging
+import re
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
 
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, wait_random_exponential
+import orjson
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, wait_random_exponential
 
-from sinks.clickhouse import ClickHouse, QueryResult, Rows
+from schemas.deadletter import DeadLetter
+from sinks.clickhouse import ClickHouse, QueryResult, Rows, safe_token
 from streams.metrics import Metrics
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
+
+# ClickHouse error codes meaning "this data does not fit the table": retrying the
+# same rows fails the same way. Anything else (network, timeouts, TOO_MANY_PARTS,
+# MEMORY_LIMIT_EXCEEDED, a missing table during a deploy) is retried.
+DATA_ERROR_CODES = frozenset({
+    6,    # CANNOT_PARSE_TEXT
+    25,   # CANNOT_PARSE_ESCAPE_SEQUENCE
+    26,   # CANNOT_PARSE_QUOTED_STRING
+    27,   # CANNOT_PARSE_INPUT_ASSERTION_FAILED
+    38,   # CANNOT_PARSE_DATE
+    41,   # CANNOT_PARSE_DATETIME
+    53,   # TYPE_MISMATCH
+    69,   # ARGUMENT_OUT_OF_BOUND
+    70,   # CANNOT_CONVERT_TYPE
+    72,   # CANNOT_PARSE_NUMBER
+    117,  # INCORRECT_DATA
+    130,  # CANNOT_READ_ARRAY_FROM_TEXT
+    131,  # TOO_LARGE_STRING_SIZE
+    190,  # SIZES_OF_ARRAYS_DONT_MATCH
+    321,  # VALUE_IS_OUT_OF_RANGE_OF_DATA_TYPE
+    349,  # CANNOT_INSERT_NULL_IN_ORDINARY_COLUMN
+    377,  # CANNOT_PARSE_DOMAIN_VALUE_FROM_STRING
+    407,  # DECIMAL_OVERFLOW
+    467,  # CANNOT_PARSE_BOOL
+})
+_CODE = re.compile(r"\bCode:\s*(\d+)")
+_NAME = re.compile(r"\(([A-Z][A-Z0-9_]+)\)")
+_REASON_CHARS = 500
 
 
 def dedup_token(table: str, positions: Iterable[tuple[str, int, int, int]]) -> str:
     """A token naming a batch by its source ranges ``(topic, partition, first, last)``."""
     spans = ",".join(f"{t}/{p}/{a}-{b}" for t, p, a, b in sorted(positions))
     return f"{table}:{hashlib.sha256(spans.encode()).hexdigest()[:32]}"
+
+
+def error_code(exc: BaseException) -> int | None:
+    """The ClickHouse error code of ``exc``: clickhouse-connect's ``code``, else the message's."""
+    code = getattr(exc, "code", None)
+    if isinstance(code, int):
+        return code
+    match = _CODE.search(str(exc))
+    return int(match.group(1)) if match else None
+
+
+def is_data_error(exc: BaseException) -> bool:
+    """Whether retrying ``exc`` is pointless because the rows themselves are refused.
+
+    ClickHouse errors are judged by their code (:data:`DATA_ERROR_CODES`). Without a
+    code, network errors and timeouts (``OSError``, clickhouse-connect's
+    ``OperationalError``) are transient, while a value the client could not encode
+    before sending anything (``TypeError``, ``ValueError``, ``OverflowError``,
+    clickhouse-connect's ``DataError``) is a data error.
+    """
+    if isinstance(exc, OSError) or type(exc).__name__ == "OperationalError":
+        return False
+    code = error_code(exc)
+    if code is not None:
+        return code in DATA_ERROR_CODES
+    return type(exc).__name__ == "DataError" or isinstance(exc, TypeError | ValueError |
+                                                            OverflowError)
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Worth retrying: a failure of ClickHouse or of the way to it, not of the rows.
+
+    Cancellation and other ``BaseException`` s are never retried (they must stop us).
+    """
+    return isinstance(exc, Exception) and not is_data_error(exc)
+
+
+@dataclass(frozen=True, slots=True)
+class RefusedRow:
+    """A row ClickHouse would not store, at ``index`` in the batch, and why."""
+
+    index: int
+    row: tuple[Any, ...]
+    reason: str
+    error_type: str
+
+
+@dataclass(slots=True)
+class WriteResult:
+    """What happened to a batch: rows stored, rows refused (each with its reason)."""
+
+    table: str
+    columns: tuple[str, ...]
+    stored: int = 0
+    refused: list[RefusedRow] = field(default_factory=list)
+    inserts: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.refused
+
+    def dead_letters(
+        self,
+        positions: Sequence[tuple[str, int, int]] | None = None,
+        failed_at: datetime | None = None,
+    ) -> list[DeadLetter]:
+        """The refused rows as dead letters (stage ``clickhouse.<table>``).
+
+        The payload is the row as a JSON object. Its source is ``positions[index]``
+        ``(topic, partition, offset)`` when given, else the row's own
+        ``source_topic``/``source_partition``/``source_offset`` columns (``events``).
+        """
+        when = failed_at or datetime.now(UTC)
+        letters = []
+        for refused in self.refused:
+            record = dict(zip(self.columns, refused.row, strict=True))
+            topic, partition, offset = (
+                positions[refused.index] if positions is not None
+                else self._own_source(record, refused.index)
+            )
+            payload = orjson.dumps(record, default=str)
+            letters.append(DeadLetter(
+                stage=f"clickhouse.{self.table}", reason=refused.reason,
+                error_type=refused.error_type, platform=str(record.get("platform") or "") or None,
+                source_topic=topic, partition=partition, offset=offset,
+                key=str(record["event_id"]) if record.get("event_id") else None,
+                payload_b64=base64.b64encode(payload).decode(), failed_at=when,
+            ))
+        return letters
+
+    def _own_source(self, record: dict[str, Any], index: int) -> tuple[str, int, int]:
+        """The row's own source columns; the table and batch index when they are unusable
+        (they may be the very values ClickHouse refused)."""
+        try:
+            return (str(record["source_topic"]), int(record["source_partition"]),
+                    int(record["source_offset"]))
+        except (KeyError, TypeError, ValueError):
+            return self.table, 0, index
+
+
+def _describe(exc: BaseException) -> tuple[str, str]:
+    """A short reason (first line, capped) and an error type (ClickHouse's name if any)."""
+    text = str(exc).strip()
+    first = text.splitlines()[0] if text else type(exc).__name__
+    name = _NAME.search(text)
+    return first[:_REASON_CHARS], name.group(1) if name else type(exc).__name__
 
 
 class ClickHouseWriter:
@@ -45,10 +195,41 @@ class ClickHouseWriter:
     async def _call(self, fn: Any, *args: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(self._thread, fn, *args)
 
-    async def write(self, rows: Rows, token: str | None = None) -> None:
-        """Store ``rows``; retries until ClickHouse accepts them."""
-        if not rows.rows:
-            return
+    async def write(self, rows: Rows, token: str | None = None) -> WriteResult:
+        """Store ``rows``: transient failures retried until they pass, refused rows
+        isolated and returned (see the module docstring). Never raises for a failed
+        insert; the result says which rows were refused and why."""
+        if token is not None:
+            safe_token(token)  # a bad token is a bug: raise now rather than retry it
+        result = WriteResult(rows.table, rows.columns)
+        if rows.rows:
+            await self._store(rows, token, 0, len(rows.rows), result)
+        if result.refused:
+            log.error("ClickHouse refused %d of %d rows for %s; first: %s",
+                      len(result.refused), len(rows.rows), rows.table, result.refused[0].reason)
+        return result
+
+    async def _store(
+        self, rows: Rows, token: str | None, start: int, end: int, result: WriteResult
+    ) -> None:
+        """Insert ``rows[start:end]``; on a data error, each half on its own."""
+        part = rows if (start, end) == (0, len(rows.rows)) else Rows(
+            rows.table, rows.columns, rows.rows[start:end])
+        part_token = token if part is rows or token is None else f"{token}/{start}-{end}"
+        error = await self._insert(part, part_token)
+        result.inserts += 1
+        if error is None:
+            result.stored += end - start
+        elif end - start == 1:
+            reason, error_type = _describe(error)
+            result.refused.append(RefusedRow(start, rows.rows[start], reason, error_type))
+        else:
+            middle = (start + end) // 2
+            await self._store(rows, token, start, middle, result)
+            await self._store(rows, token, middle, end, result)
+
+    async def _insert(self, rows: Rows, token: str | None) -> BaseException | None:
+        """One insert, retried while the failure is transient; the data error, if any."""
 
         def note_failure(state: RetryCallState) -> None:
             self.metrics.insert_retries.labels(rows.table).inc()
@@ -56,18 +237,22 @@ class ClickHouseWriter:
             log.warning("insert into %s failed (attempt %d), retrying: %s",
                         rows.table, state.attempt_number, exc)
 
-        async for attempt in AsyncRetrying(
-            wait=wait_random_exponential(multiplier=0.05, max=self.max_backoff_s),
-            retry=retry_if_exception_type(Exception),
-            before_sleep=note_failure,
-            reraise=True,
-        ):
-            with attempt:
-                started = time.perf_counter()
-                await self._call(self.ch.insert, rows, token)
-                self.metrics.insert_seconds.labels(rows.table).observe(
-                    time.perf_counter() - started
-                )
+        try:
+            async for attempt in AsyncRetrying(
+                wait=wait_random_exponential(multiplier=0.05, max=self.max_backoff_s),
+                retry=retry_if_exception(is_transient),
+                before_sleep=note_failure,
+                reraise=True,
+            ):
+                with attempt:
+                    started = time.perf_counter()
+                    await self._call(self.ch.insert, rows, token)
+                    self.metrics.insert_seconds.labels(rows.table).observe(
+                        time.perf_counter() - started
+                    )
+        except Exception as exc:  # only data errors leave the retry loop
+            return exc
+        return None
 
     async def query(self, sql: str, params: dict[str, Any] | None = None) -> QueryResult:
         result: QueryResult = await self._call(self.ch.query, sql, params)
