@@ -71,6 +71,15 @@ class ClickHouseSettings(BaseModel):
     mask_personal_data: bool = Field(
         default=True, description="Mask personal data found by the classifier in `text`."
     )
+    retention_days: int | None = Field(
+        default=None, ge=1,
+        description="Days to keep events, tasks, task status and dead letters (TTL applied "
+        "by `vigie migrate`); unset = forever.",
+    )
+    rollup_retention_days: int | None = Field(
+        default=None, ge=1,
+        description="Days to keep the per-minute roll-up and the alerts; unset = forever.",
+    )
 
     @property
     def embedded(self) -> bool:
