@@ -88,7 +88,10 @@ class EmbeddedClickHouse:
     def insert(self, rows: Rows, dedup_token: str | None = None) -> None:
         if not rows.rows:
             return
-        settings = ["date_time_input_format='best_effort'"]
+        # Rows carry tuples as tuples (serialized as JSON arrays), as clickhouse-connect
+        # expects them too.
+        settings = ["date_time_input_format='best_effort'",
+                    "input_format_json_named_tuples_as_objects=0"]
         if dedup_token is not None:
             settings.append(f"insert_deduplication_token='{safe_token(dedup_token)}'")
         columns = ", ".join(identifier(c) for c in rows.columns)

@@ -15,7 +15,8 @@ ORDER BY (task_id, status, at)
 SETTINGS non_replicated_deduplication_window = 1000;
 
 -- One row per task with its outcome: first acknowledgement, first done, first
--- rejection (NULL when none yet), the time to answer and whether it met its SLA.
+-- rejection (NULL when none yet), the time to answer, whether it was done within its
+-- SLA, and whether the SLA is breached (done late, or still not done past due_by).
 -- Built from minimums, so duplicate rows in either table change nothing.
 CREATE VIEW IF NOT EXISTS task_outcomes AS
 SELECT
@@ -36,7 +37,8 @@ SELECT
     multiIf(s.done_at IS NOT NULL, 'done', s.rejected_at IS NOT NULL, 'rejected',
             s.acknowledged_at IS NOT NULL, 'acknowledged', 'open') AS state,
     dateDiff('second', t.created_at, s.done_at) AS seconds_to_done,
-    s.done_at IS NOT NULL AND s.done_at <= t.due_by AS done_within_sla
+    s.done_at IS NOT NULL AND s.done_at <= t.due_by AS done_within_sla,
+    ifNull(s.done_at, now64(3)) > t.due_by      AS sla_breached
 FROM
 (
     SELECT task_id, any(event_id) AS event_id, any(alert_id) AS alert_id, any(brand) AS brand,
