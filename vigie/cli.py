@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from vigie.commands import classify, ingest, ops, pipeline, surge
+from vigie.commands import classify, ingest, ops, pipeline, schemas, surge
 
 app = typer.Typer(
     name="vigie",
@@ -33,6 +33,7 @@ app.command("classify")(classify.classify)
 app.command("eval")(classify.evaluate_file)
 app.command("detect")(surge.detect)
 app.command("eval-surge")(surge.eval_surge)
+app.command("schemas")(schemas.schemas)
 
 
 def main() -> None:
