@@ -32,6 +32,8 @@ _FUNCTION_WORDS = {
 _LANG_OF: dict[str, str] = {
     w: lang for lang, words in _FUNCTION_WORDS.items() for w in words.split()
 }
+# The commonest words of every supported language: poor evidence on their own.
+FUNCTION_WORDS: frozenset[str] = frozenset(_LANG_OF)
 _DECISIVE_HITS = 2
 
 

@@ -1,51 +1,64 @@
 """Risk flags (hate, threat, scam, spam, crisis_signal) from weighted cue banks.
 
-Each bank is one precompiled alternation of named cues matched on folded text;
-a risk fires when the weights of its distinct cues reach the bank's threshold,
-so weak cues ("partagez", "garanti") only count together. Definitions follow
-DESIGN.md: hate targets people (not a company), threat is violence (not legal
-action). personal_data comes from :mod:`streams.classify.pii` validators.
+Each bank holds named cues, each a precompiled pattern matched on folded text
+and tried only when the text holds a word it needs (see :mod:`anchors`); a risk
+fires when the weights of its distinct cues reach the bank's threshold, so weak
+cues ("partagez", "garanti") only count together. Definitions follow DESIGN.md:
+hate targets people (not a company), threat is violence (not legal action).
+personal_data comes from :mod:`streams.classify.pii` validators.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 from schemas.events import Risk
+from streams.classify.anchors import Gate
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Cue:
+    """One named weighted pattern, matched at a word start."""
+
+    name: str
+    weight: float
+    pattern: re.Pattern[str]
 
 
 @dataclass(frozen=True, slots=True)
 class CueBank:
-    """Named weighted patterns for one risk, compiled into a single regex."""
+    """The weighted cues of one risk."""
 
     risk: Risk
     threshold: float
-    weights: dict[str, float]
-    pattern: re.Pattern[str]
+    cues: tuple[Cue, ...]
 
     @classmethod
     def build(cls, risk: Risk, threshold: float, cues: dict[str, tuple[float, str]]) -> CueBank:
-        alternation = "|".join(f"(?P<{name}>{regex})" for name, (_, regex) in cues.items())
-        # Cues start at a word start: testing that first halves the scanning cost.
-        alternation = rf"(?<![a-z0-9])(?:{alternation})"
         return cls(
             risk,
             threshold,
-            {name: weight for name, (weight, _) in cues.items()},
-            re.compile(alternation),
+            tuple(
+                Cue(name, weight, re.compile(rf"(?<![a-z0-9])(?:{regex})"))
+                for name, (weight, regex) in cues.items()
+            ),
         )
 
-    def evaluate(self, folded: str) -> tuple[float, list[str]]:
-        """Total weight of the distinct cues found, and their names with the matched text."""
-        seen: dict[str, str] = {}
-        for match in self.pattern.finditer(folded):
-            name = match.lastgroup
-            if name is not None and name not in seen:
-                seen[name] = match.group()
-        total = sum(self.weights[name] for name in seen)
-        evidence = [f"cue:{name}={hit!r}({self.weights[name]:+.1f})" for name, hit in seen.items()]
-        return total, evidence
+    def evaluate(self, folded: str, candidates: set[Cue]) -> tuple[float, list[str]]:
+        """Total weight of the cues found among ``candidates``; evidence in text order.
+
+        Cues are searched one by one, so a match never hides another cue's overlapping one.
+        """
+        total = 0.0
+        hits: list[tuple[int, str]] = []
+        for cue in self.cues:
+            if cue in candidates and (match := cue.pattern.search(folded)) is not None:
+                total += cue.weight
+                hits.append((match.start(), f"cue:{cue.name}={match.group()!r}({cue.weight:+.1f})"))
+        hits.sort()
+        return total, [evidence for _, evidence in hits]
 
 
 _PERSON = r"(?:te|t'|vous|le|la|les|l')"
@@ -283,13 +296,21 @@ CRISIS = CueBank.build(
 )
 
 BANKS: tuple[CueBank, ...] = (HATE, THREAT, SCAM, SPAM, CRISIS)
+# Each cue runs only on texts holding a word (or literal) it cannot match without.
+_GATE = Gate((cue, cue.pattern.pattern) for bank in BANKS for cue in bank.cues)
 
 
-def detect_risks(folded: str) -> dict[Risk, list[str]]:
-    """Risks whose cue weight reaches the threshold, with the evidence for each."""
+def detect_risks(folded: str, words: AbstractSet[str]) -> dict[Risk, list[str]]:
+    """Risks whose cue weight reaches the threshold, with the evidence for each.
+
+    ``words`` are the ``[a-z0-9]+`` runs of ``folded`` (see :class:`text.Prepared`).
+    """
+    candidates = _GATE.candidates(words, folded)
     found: dict[Risk, list[str]] = {}
+    if not candidates:
+        return found
     for bank in BANKS:
-        total, evidence = bank.evaluate(folded)
+        total, evidence = bank.evaluate(folded, candidates)
         if total >= bank.threshold:
             evidence.append(f"score={total:.1f}>={bank.threshold:.1f}")
             found[bank.risk] = evidence

@@ -40,7 +40,7 @@ class RuleClassifier:
         reasons: dict[str, list[str]] = {"lang": [lang_reason]}
         tags: list[str] = []
 
-        found = detect_risks(p.folded)
+        found = detect_risks(p.folded, p.words)
         spans = find_personal_data(event.text, folded=p.folded, lang=lang)
         if spans:
             found[Risk.PERSONAL_DATA] = [

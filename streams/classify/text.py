@@ -33,6 +33,7 @@ class Prepared:
 
     raw: str
     folded: str
+    words: frozenset[str]  # the [a-z0-9]+ runs of ``folded``, for anchored patterns
     tokens: tuple[str, ...]
     shouted: frozenset[str]
     all_caps: bool
@@ -41,13 +42,15 @@ class Prepared:
 def prepare(text: str) -> Prepared:
     """Fold, tokenise and measure shouting (ALL CAPS) once per event."""
     folded = fold(text)
-    tokens = tokenize(folded)
+    runs = _TOKEN.findall(folded)
+    tokens = tokenize(folded) if "n't" in folded else tuple(runs)
     shouted_words = _SHOUTED_WORD.findall(text)
     if not shouted_words:  # the common case: no need to count letters
-        return Prepared(text, folded, tokens, frozenset(), False)
+        return Prepared(text, folded, frozenset(runs), tokens, frozenset(), False)
     letters = len(_LETTER.findall(text))
     all_caps = letters >= 12 and len(_UPPER.findall(text)) >= 0.7 * letters
-    return Prepared(text, folded, tokens, frozenset(map(fold, shouted_words)), all_caps)
+    shouted = frozenset(map(fold, shouted_words))
+    return Prepared(text, folded, frozenset(runs), tokens, shouted, all_caps)
 
 
 def tokenize(folded: str) -> tuple[str, ...]:
