@@ -123,12 +123,15 @@ def _selectivity(choice: frozenset[Anchor]) -> tuple[int, int, int]:
     )
 
 
-def anchors(pattern: str) -> frozenset[Anchor] | None:
-    """Anchors of ``pattern``, one of which every match contains; ``None``: none known."""
+def anchors(pattern: str, *, at_word_start: bool = True) -> frozenset[Anchor] | None:
+    """Anchors of ``pattern``, one of which every match contains; ``None``: none known.
+
+    ``at_word_start``: the pattern only matches at a word start (see the module doc).
+    """
     parsed = _parser.parse(pattern)
     if parsed.state.flags & re.IGNORECASE:
         return None
-    return _best(list(parsed), at_word_start=True)
+    return _best(list(parsed), at_word_start)
 
 
 class Gate(Generic[T]):
@@ -167,3 +170,31 @@ class Gate(Generic[T]):
             if literal in text:
                 found |= values
         return found
+
+
+class Anchored:
+    """One compiled regex, searched only when the text holds one of its anchors.
+
+    ``at_word_start`` says the pattern itself only matches at a word start (a
+    leading ``\\b``, ``^`` or ``(?<![a-z0-9])`` in every alternative).
+    """
+
+    def __init__(self, pattern: str, *, at_word_start: bool = True) -> None:
+        self.regex = re.compile(pattern)
+        found = anchors(pattern, at_word_start=at_word_start)
+        self._always = found is None
+        self._words = frozenset(a.text for a in found or () if a.word)
+        # A word start is looked for as a substring: one C search beats a loop over words.
+        self._substrings = tuple(a.text for a in found or () if not a.word)
+
+    def possible(self, words: AbstractSet[str], text: str) -> bool:
+        """Whether ``text`` (its ``[a-z0-9]+`` runs: ``words``) holds an anchor."""
+        return (
+            self._always
+            or not self._words.isdisjoint(words)
+            or any(substring in text for substring in self._substrings)
+        )
+
+    def search(self, words: AbstractSet[str], text: str) -> re.Match[str] | None:
+        """``regex.search(text)``, skipped when no anchor is in the text."""
+        return self.regex.search(text) if self.possible(words, text) else None

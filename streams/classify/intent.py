@@ -11,9 +11,10 @@ from __future__ import annotations
 import re
 
 from schemas.events import Intent, Kind, Platform, Risk, Sentiment, SocialEvent
+from streams.classify.anchors import Anchored
 from streams.classify.text import Prepared
 
-_PURCHASE = re.compile(
+_PURCHASE = Anchored(
     r"\b(?:acheter|achete|j'achete|commander|je commande|je prends|reserver|souscrire"
     r"|m'abonner|je m'inscris|m'inscrire|devis|je (?:le|la|les) veux|interessee? par"
     r"|ouvrir un compte|buy|buying|purchase|to order|want to order|order the|need it"
@@ -25,10 +26,10 @@ _QUESTION_START = re.compile(
     r"|quel\w*|ou|peut-on|puis-je|how|what|when|where|why|which|is|are|do|does|can|could"
     r"|cual|como|cuando|donde|wie|was|wann|wo|warum|gibt es|kann)\b(?!')"
 )
-_FIRST_PERSON = re.compile(
+_FIRST_PERSON = Anchored(
     r"\b(?:je|j'|mon|ma|mes|moi|my|i|i'm|i've|me|mi|mis|yo|ich|mein|meine|mich|mir)\b"
 )
-_ADDRESSED = re.compile(
+_ADDRESSED = Anchored(
     r"\b(?:merci|thanks|thank you|bravo|vous|you|your|vos|votre|gracias|danke|felicitations"
     r"|congrats|shoutout)\b"
 )
@@ -60,19 +61,23 @@ def detect_intent(
     question = "?" in p.raw or "¿" in p.raw or _QUESTION_START.search(p.folded) is not None
     if sentiment is Sentiment.NEGATIVE:
         addressed = _addressed_to_brand(event)
-        first_hand = _FIRST_PERSON.search(p.folded) is not None
+        first_hand = _FIRST_PERSON.search(p.words, p.folded) is not None
         if Risk.CRISIS_SIGNAL in risks and not (addressed or first_hand):
             return Intent.OTHER, "rule:crisis relayed by a third party"
         if addressed or first_hand or event.brand is not None:
             why = "grievance phrased as a question" if question else "negative experience"
             return Intent.COMPLAINT, f"rule:{why}"
         return Intent.OTHER, "rule:negative but about no brand and not first-hand"
-    if match := _PURCHASE.search(p.folded):
+    if match := _PURCHASE.search(p.words, p.folded):
         return Intent.PURCHASE_INTENT, f"lexicon:buying signal {match.group()!r}"
     if question:
         return Intent.QUESTION, "rule:question mark or interrogative opening"
     if sentiment is Sentiment.POSITIVE:
-        if event.brand is not None or event.kind is Kind.REVIEW or _ADDRESSED.search(p.folded):
+        if (
+            event.brand is not None
+            or event.kind is Kind.REVIEW
+            or _ADDRESSED.search(p.words, p.folded)
+        ):
             return Intent.PRAISE, "rule:positive and about a brand or addressed"
         return Intent.OTHER, "rule:positive chatter, no brand"
     return Intent.OTHER, "rule:no intent signal"

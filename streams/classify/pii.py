@@ -12,12 +12,14 @@ dates, times and flight numbers fail these checks by construction.
 from __future__ import annotations
 
 import re
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from enum import StrEnum
 
 import phonenumbers
 from phonenumbers import PhoneNumberType
 
+from streams.classify.anchors import WORD, Anchored
 from streams.classify.text import fold
 
 
@@ -95,12 +97,13 @@ _REF_KEYWORD = (
     r"|order|booking|customer|account|contract|ticket number|e-?ticket|pnr|confirmation"
     r"|localizador|pedido|reserva|kundennummer|bestellnummer|buchungsnummer|vertragsnummer)"
 )
-_REFERENCE = re.compile(
+_REFERENCE = Anchored(
     r"\b" + _REF_KEYWORD + r"(?: (?:number|ref|reference|id|code|no\.?))?"
     r" ?(?:is|est|es|ist|c'est|:|=)? ?(?:n°|#|no\.?)? ?"
     r"(?P<id>(?=[a-z\-]*\d)[a-z0-9][a-z0-9\-]{3,19}(?: \d{2,}){0,3})\b"
     # A structured reference after "n°"/"#" needs no keyword: "n° CT-2023-778154".
-    r"|(?:n°|#) ?(?P<sid>[a-z]{1,4}-?\d[\d\-]{4,18})\b"
+    r"|(?:n°|#) ?(?P<sid>[a-z]{1,4}-?\d[\d\-]{4,18})\b",
+    at_word_start=False,  # "n°" and "#" need no word boundary
 )
 _MONTHS = (
     r"(?:janvier|fevrier|mars|avril|mai|juin|juillet|aout|septembre|octobre|novembre|decembre"
@@ -108,7 +111,7 @@ _MONTHS = (
     r"|enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|octubre|noviembre"
     r"|diciembre|januar|februar|marz|juni|juli|oktober|dezember)"
 )
-_BIRTH_DATE = re.compile(
+_BIRTH_DATE = Anchored(
     r"\b(?:nee?|date de naissance|dob|date of birth|born(?: on)?|birthday|fecha de nacimiento"
     r"|nacid[oa]|geboren(?: am)?|geburtsdatum)\b[ :]*(?:le |on |am |el )?"
     r"(?P<date>\d{1,2}[/.\-]\d{1,2}[/.\-]\d{2,4}|\d{1,2}(?:er)? " + _MONTHS + r" \d{4}"
@@ -203,13 +206,22 @@ def _free(taken: list[PiiSpan], start: int, end: int) -> bool:
 
 
 def find_personal_data(
-    text: str, *, folded: str | None = None, lang: str | None = None
+    text: str,
+    *,
+    folded: str | None = None,
+    words: AbstractSet[str] | None = None,
+    lang: str | None = None,
 ) -> list[PiiSpan]:
-    """Spans of personal data in ``text``, sorted by position, never overlapping."""
+    """Spans of personal data in ``text``, sorted by position, never overlapping.
+
+    ``folded`` and ``words`` are :func:`text.prepare`'s, when the caller has them.
+    """
     digits = len(_DIGIT.findall(text))
     if not digits and "@" not in text:
         return []  # every kind but e-mail holds digits: most messages stop here
     low = fold(text) if folded is None else folded
+    if words is None:
+        words = frozenset(WORD.findall(low))
     spans: list[PiiSpan] = []
     if "@" in text:
         for m in _EMAIL.finditer(text):
@@ -217,13 +229,13 @@ def find_personal_data(
                 spans.append(PiiSpan(PiiKind.EMAIL, m.start(), m.end()))
     if digits >= _NUMBER_DIGITS:
         _find_numbers(text, spans)
-    for m in _BIRTH_DATE.finditer(low):
+    for m in _BIRTH_DATE.regex.finditer(low) if _BIRTH_DATE.possible(words, low) else ():
         spans.append(PiiSpan(PiiKind.BIRTH_DATE, m.start("date"), m.end("date")))
     if digits >= _ADDRESS_DIGITS:
         for m in _ADDRESS.finditer(low):
             if _free(spans, m.start(), m.end()):
                 spans.append(PiiSpan(PiiKind.ADDRESS, m.start(), m.end()))
-    for m in _REFERENCE.finditer(low):
+    for m in _REFERENCE.regex.finditer(low) if _REFERENCE.possible(words, low) else ():
         group = "id" if m.group("id") is not None else "sid"
         ident = m.group(group)
         if _is_reference(ident) and _free(spans, m.start(group), m.end(group)):

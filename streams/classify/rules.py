@@ -7,9 +7,8 @@ Every label gets its evidence in ``reasons`` so the ops team sees why.
 
 from __future__ import annotations
 
-import re
-
 from schemas.events import Classification, Kind, Risk, Sentiment, SocialEvent
+from streams.classify.anchors import Anchored
 from streams.classify.intent import detect_intent
 from streams.classify.lang import detect_language
 from streams.classify.pii import find_personal_data
@@ -18,11 +17,11 @@ from streams.classify.risks import detect_risks
 from streams.classify.sentiment import score_sentiment
 from streams.classify.text import prepare
 
-_LEGAL = re.compile(
+_LEGAL = Anchored(
     r"\b(?:porter plainte|plainte|avocat|mediateur|tribunal|lawyer|court|sue|lawsuit"
     r"|abogado|denuncia|anwalt|klage)\b"
 )
-_CHURN = re.compile(
+_CHURN = Anchored(
     r"\b(?:resilie\w*|je pars chez|la concurrence|jamais plus|never again|nie wieder"
     r"|cancel my|switching to|closing my account|je change de)\b"
 )
@@ -41,7 +40,7 @@ class RuleClassifier:
         tags: list[str] = []
 
         found = detect_risks(p.folded, p.words)
-        spans = find_personal_data(event.text, folded=p.folded, lang=lang)
+        spans = find_personal_data(event.text, folded=p.folded, words=p.words, lang=lang)
         if spans:
             found[Risk.PERSONAL_DATA] = [
                 f"validator:{s.kind.value}@{s.start}-{s.end}" for s in spans
@@ -85,9 +84,9 @@ class RuleClassifier:
         if spans:
             tags.append("private_reply")
             tags.extend(sorted({f"pii:{s.kind.value}" for s in spans}))
-        if _LEGAL.search(p.folded):
+        if _LEGAL.search(p.words, p.folded):
             tags.append("legal")
-        if _CHURN.search(p.folded):
+        if _CHURN.search(p.words, p.folded):
             tags.append("churn_risk")
         if reach >= _INFLUENCER_REACH:
             tags.append("high_reach")

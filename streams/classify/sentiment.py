@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 
 from schemas.events import Sentiment
+from streams.classify.anchors import Anchored
 from streams.classify.lexicons import (
     COURTESY,
     EMOJI,
@@ -29,15 +30,19 @@ from streams.classify.text import Prepared, tokenize
 
 THRESHOLD = 0.5
 _NEGATION_WINDOW = 3
-_PHRASE = re.compile(
+_PHRASE = Anchored(
     r"(?<![a-z0-9])(?:"
     + "|".join(re.escape(p) for p in sorted(PHRASES, key=len, reverse=True))
     + r")\b"
 )
-_EMOJI = re.compile("[" + "".join(EMOJI) + SARCASM_EMOJI + "]")
+_EMOJI_MARKS = "".join(EMOJI) + SARCASM_EMOJI
+_EMOJI = re.compile(f"[{_EMOJI_MARKS}]")
+_FIRST_EMOJI = min(_EMOJI_MARKS)  # a text whose characters all sort below it holds no emoji
 _EXASPERATED = re.compile(r"\?{2,}|\?!|!\?|!{3,}")
-_GRIEVANCE = re.compile("(?<![a-z0-9])(?:" + "|".join(GRIEVANCES) + ")")
+_GRIEVANCE = Anchored("(?<![a-z0-9])(?:" + "|".join(GRIEVANCES) + ")")
 _GRIEVANCE_WEIGHT = -1.5
+# Every word the token loop reacts to; the others (most of a text) are skipped at once.
+_LEXICON = NEGATORS | NEGATION_BREAKERS | INTENSIFIERS | GRIEVANCE_FACTS | VALENCE.keys()
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,15 +61,15 @@ def score_sentiment(p: Prepared) -> SentimentResult:
     evidence: list[str] = []
     positive = negative = 0.0
     tokens = p.tokens
-    if phrases := _PHRASE.findall(p.folded):
+    if _PHRASE.possible(p.words, p.folded) and (phrases := _PHRASE.regex.findall(p.folded)):
         for phrase in phrases:
             weight = PHRASES[phrase]
             positive += max(weight, 0.0)
             negative += min(weight, 0.0)
             evidence.append(f"phrase:{phrase}({weight:+.1f})")
-        tokens = tokenize(_PHRASE.sub(" ", p.folded))
+        tokens = tokenize(_PHRASE.regex.sub(" ", p.folded))
 
-    if grievance := _GRIEVANCE.search(p.folded):
+    if grievance := _GRIEVANCE.search(p.words, p.folded):
         negative += _GRIEVANCE_WEIGHT
         evidence.append(f"grievance:{grievance.group()!r}({_GRIEVANCE_WEIGHT:+.1f})")
 
@@ -75,6 +80,8 @@ def score_sentiment(p: Prepared) -> SentimentResult:
     praised_at = -1  # index of the first praise word that sarcasm could turn around
     facts = False
     for i, token in enumerate(tokens):
+        if token not in _LEXICON:
+            continue
         if token in NEGATORS:
             negate_until = i + _NEGATION_WINDOW
             continue
@@ -106,7 +113,7 @@ def score_sentiment(p: Prepared) -> SentimentResult:
         evidence.append(f"lexicon:{'not ' if i <= negate_until else ''}{token}({weight:+.1f})")
 
     irony = False
-    for mark in _EMOJI.findall(p.raw):
+    for mark in _EMOJI.findall(p.raw) if max(p.raw, default="") >= _FIRST_EMOJI else ():
         weight = EMOJI.get(mark, 0.0)
         # An eye-roll is ironic on its own; applause only next to bad facts.
         irony = irony or (mark in SARCASM_EMOJI and (mark != "👏" or _has_fact(tokens)))
@@ -114,7 +121,7 @@ def score_sentiment(p: Prepared) -> SentimentResult:
             positive += max(weight, 0.0)
             negative += min(weight, 0.0)
             evidence.append(f"emoji:{mark}({weight:+.1f})")
-    if _EXASPERATED.search(p.raw):
+    if ("?" in p.raw or "!" in p.raw) and _EXASPERATED.search(p.raw):
         negative -= 0.75
         evidence.append("punctuation:exasperated(-0.75)")
 
