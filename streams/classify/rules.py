@@ -55,7 +55,7 @@ class RuleClassifier:
         for risk in sorted(found):
             reasons[risk.value] = found[risk]
 
-        result = score_sentiment(p)
+        result = score_sentiment(p, lang)
         sentiment = result.label
         sentiment_reasons = result.evidence
         if risks & {Risk.SCAM, Risk.SPAM}:

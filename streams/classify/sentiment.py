@@ -26,7 +26,7 @@ from streams.classify.lexicons import (
     SARCASM_PRAISE,
     VALENCE,
 )
-from streams.classify.text import Prepared, tokenize
+from streams.classify.text import Prepared, fold, tokenize
 
 THRESHOLD = 0.5
 _NEGATION_WINDOW = 3
@@ -41,6 +41,7 @@ _FIRST_EMOJI = min(_EMOJI_MARKS)  # a text whose characters all sort below it ho
 _EXASPERATED = re.compile(r"\?{2,}|\?!|!\?|!{3,}")
 _GRIEVANCE = Anchored("(?<![a-z0-9])(?:" + "|".join(GRIEVANCES) + ")")
 _GRIEVANCE_WEIGHT = -1.5
+_MID_SENTENCE_NAME = re.compile(r"(?<=[^\s.!?…] )[A-ZÀ-ÖØ-Þ][a-zà-öø-ÿ]+\b")
 # Every word the token loop reacts to; the others (most of a text) are skipped at once.
 _LEXICON = NEGATORS | NEGATION_BREAKERS | INTENSIFIERS | GRIEVANCE_FACTS | VALENCE.keys()
 
@@ -56,8 +57,8 @@ class SentimentResult:
     negated: bool
 
 
-def score_sentiment(p: Prepared) -> SentimentResult:
-    """Score one prepared text; pure and allocation-light."""
+def score_sentiment(p: Prepared, lang: str | None = None) -> SentimentResult:
+    """Score one prepared text of language ``lang``; pure and allocation-light."""
     evidence: list[str] = []
     positive = negative = 0.0
     tokens = p.tokens
@@ -79,6 +80,7 @@ def score_sentiment(p: Prepared) -> SentimentResult:
     negated = False
     praised_at = -1  # index of the first praise word that sarcasm could turn around
     facts = False
+    names: frozenset[str] | None = None  # read on the first opinion word of a French text
     for i, token in enumerate(tokens):
         if token not in _LEXICON:
             continue
@@ -97,6 +99,11 @@ def score_sentiment(p: Prepared) -> SentimentResult:
         weight = valence
         if not courtesy_counts and token in COURTESY:
             continue
+        if lang == "fr":
+            names = _names(p.raw) if names is None else names
+            if token in names:
+                evidence.append(f"name:{token}(no opinion)")
+                continue
         if i <= boost_until:
             weight *= 1.5
         if token in p.shouted:
@@ -142,6 +149,12 @@ def score_sentiment(p: Prepared) -> SentimentResult:
         label = Sentiment.NEUTRAL
     evidence.append(f"score={score:+.2f}")
     return SentimentResult(label, score, evidence, sarcasm, negated)
+
+
+def _names(raw: str) -> frozenset[str]:
+    """Folded words capitalised mid-sentence: in French those are names ("vols annulés
+    à Nice" is about the city), never opinion words ("nice", "super")."""
+    return frozenset(fold(name) for name in _MID_SENTENCE_NAME.findall(raw))
 
 
 def _has_fact(tokens: tuple[str, ...]) -> bool:

@@ -83,3 +83,21 @@ def test_a_plain_question_is_neutral() -> None:
 
 def test_courtesy_in_a_request_is_not_praise() -> None:
     assert label("can you send the receipt by mail? thx") is Sentiment.NEUTRAL
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Encore des vols annulés à Nice ce matin", Sentiment.NEGATIVE),
+        ("je fais mes courses chez Super U demain", Sentiment.NEUTRAL),
+    ],
+)
+def test_a_name_capitalised_mid_sentence_in_french_is_not_an_opinion_word(
+    text: str, expected: Sentiment
+) -> None:
+    assert score_sentiment(prepare(text), "fr").label is expected
+
+
+def test_the_same_word_opening_a_sentence_or_in_english_is_still_an_opinion() -> None:
+    assert score_sentiment(prepare("Nice flight, crew was great"), "en").label is Sentiment.POSITIVE
+    assert score_sentiment(prepare("Super vol. Nice équipage"), "fr").label is Sentiment.POSITIVE
