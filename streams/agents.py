@@ -20,12 +20,16 @@ import faust
 import orjson
 from faust.types import EventT, StreamT, TopicT
 
+from schemas.alerts import Alert
 from schemas.deadletter import DeadLetter
+from schemas.tasks import ResponseTask
 from sinks.rows import dead_letter_rows, event_rows, task_rows
 from sinks.writer import dedup_token
 from streams.app import Services
 from streams.normalize import Source, dead_letter
 from streams.pipeline import RawRecord, encode
+from streams.route import route_alert
+from streams.surge.observation import Observation
 
 log = logging.getLogger(__name__)
 
@@ -73,65 +77,111 @@ async def _consume_batches(
 
 
 def register_agents(app: faust.App, services: Services) -> None:
-    topics, metrics, writer = services.topics, services.metrics, services.writer
+    topics, metrics, writer, settings = (
+        services.topics, services.metrics, services.writer, services.settings)
 
     async def emit(topic: TopicT, key: bytes | None, value: bytes) -> Awaitable[Any]:
         """Queue one record on the app's producer; await the result to confirm delivery."""
         return await app.producer.send(topic.get_topic_name(), key, value, None, None, None)
+
+    async def emit_tasks(tasks: list[ResponseTask]) -> list[Awaitable[Any]]:
+        return [await emit(topics.tasks, t.key.encode(), encode(t)) for t in tasks]
+
+    async def emit_dead_letters(letters: list[DeadLetter]) -> list[Awaitable[Any]]:
+        return [await emit(topics.deadletter, d.key.encode() if d.key else None, encode(d))
+                for d in letters]
 
     async def handle_raw(stream: faust.Stream[Any], events: Sequence[EventT[Any]]) -> None:
         records = [_record(e) for e in events]
         out = services.pipeline.process(
             records, focus=lambda i: stream._set_current_event(events[i])
         )
-        metrics.count("raw", len(records))
-        metrics.count("duplicate", out.duplicates)
         now = datetime.now(UTC)
         # 1. Hand every output record to the producer (batched, not awaited one by one).
         pending = [await emit(topics.normalized, e.event_id.encode(), encode(e))
                    for e, _ in out.normalized]
         pending += [await emit(topics.classified, (e.brand or "").encode(), encode(e))
                     for e, _ in out.classified]
-        pending += [await emit(topics.deadletter, d.key.encode() if d.key else None, encode(d))
-                    for d in out.dead_letters]
-        pending += [await emit(topics.tasks, t.key.encode(), encode(t)) for t in out.tasks]
+        pending += [await emit(topics.surge, None, o.encode()) for o in out.observations]
+        pending += await emit_dead_letters(out.dead_letters)
+        pending += await emit_tasks(out.tasks)
         # 2. Store events and tasks in ClickHouse (retried until stored).
         positions = _positions(events)
         await writer.write(
             event_rows(((e, r.topic, r.partition, r.offset) for e, r in out.classified), now,
-                       services.settings.clickhouse.mask_personal_data),
+                       settings.clickhouse.mask_personal_data),
             dedup_token("events", positions),
         )
         await writer.write(task_rows(out.tasks, now), dedup_token("tasks", positions))
         # 3. Confirm the broker has every output record; only then may the caller ack.
         await asyncio.gather(*pending)
+        metrics.count("raw", len(records))
+        metrics.count("duplicate", out.duplicates)
         metrics.count("normalized", len(out.normalized))
         metrics.count("classified", len(out.classified))
         metrics.count("deadletter", len(out.dead_letters))
         metrics.count("written", len(out.classified))
         metrics.count("tasks", len(out.tasks))
 
-    def as_dead_letter(event: EventT[Any]) -> DeadLetter:
-        """A dead letter as published; anything else on the topic is wrapped, not lost."""
-        try:
-            return DeadLetter.model_validate(orjson.loads(event.value))
-        except Exception as exc:
-            r = _record(event)
-            return dead_letter(exc, r.value, Source(r.topic, r.partition, r.offset, r.key),
-                               stage="deadletters", platform=None)
+    async def handle_surge(stream: faust.Stream[Any], events: Sequence[EventT[Any]]) -> None:
+        surge = services.tables.surge
+        detector = surge.detector()
+        alerts: list[Alert] = []
+        letters: list[DeadLetter] = []
+        for event in events:
+            try:
+                observation = Observation.decode(event.value or b"")
+            except Exception as exc:  # a foreign record on the feed: kept, not fatal
+                letters.append(_dead_letter(event, exc, "surge"))
+                continue
+            alerts.extend(observation.feed(detector))
+        # 1. State changes of the batch go to the changelog (under the feed's partition).
+        stream._set_current_event(events[-1])
+        surge.flush()
+        tasks = [t for a in alerts if (t := route_alert(a, settings.sla)) is not None]
+        # 2. Alerts, crisis tasks and dead letters to the producer; tasks to ClickHouse.
+        pending = [await emit(topics.alerts, a.alert_id.encode(), encode(a)) for a in alerts]
+        pending += await emit_tasks(tasks)
+        pending += await emit_dead_letters(letters)
+        positions = _positions(events)
+        await writer.write(task_rows(tasks, datetime.now(UTC)), dedup_token("tasks", positions))
+        # 3. Confirmed by the broker before the batch is acknowledged.
+        await asyncio.gather(*pending)
+        metrics.count("alerts", len(alerts))
+        metrics.count("tasks", len(tasks))
+        metrics.count("deadletter", len(letters))
 
     async def handle_dead_letters(events: Sequence[EventT[Any]]) -> None:
-        letters = [as_dead_letter(e) for e in events]
+        letters = [_as_dead_letter(e) for e in events]
         await writer.write(dead_letter_rows(letters), dedup_token("dead_letters",
                                                                    _positions(events)))
 
-    @app.agent(topics.raw_all, name="vigie.process", concurrency=1)
-    async def process(stream: StreamT[Any]) -> None:
-        batches = cast(faust.Stream[Any], stream)  # noack_take is on the concrete class
-        await _consume_batches(app, batches, services, "process",
-                               lambda events: handle_raw(batches, events))
+    def batched(name: str, handle: Callable[[faust.Stream[Any], Sequence[EventT[Any]]],
+                                            Awaitable[None]]) -> Callable[..., Awaitable[None]]:
+        async def agent(stream: StreamT[Any]) -> None:
+            batches = cast(faust.Stream[Any], stream)  # noack_take is on the concrete class
+            await _consume_batches(app, batches, services, name,
+                                   lambda events: handle(batches, events))
+        agent.__name__ = name
+        return agent
 
-    @app.agent(topics.deadletter, name="vigie.deadletters", concurrency=1)
-    async def store_dead_letters(stream: StreamT[Any]) -> None:
-        await _consume_batches(app, cast(faust.Stream[Any], stream), services, "deadletters",
-                               handle_dead_letters)
+    app.agent(topics.raw_all, name="vigie.process", concurrency=1)(
+        batched("process", handle_raw))
+    app.agent(topics.surge, name="vigie.surge", concurrency=1)(
+        batched("surge", handle_surge))
+    app.agent(topics.deadletter, name="vigie.deadletters", concurrency=1)(
+        batched("deadletters", lambda _, events: handle_dead_letters(events)))
+
+
+def _dead_letter(event: EventT[Any], exc: Exception, stage: str) -> DeadLetter:
+    r = _record(event)
+    return dead_letter(exc, r.value, Source(r.topic, r.partition, r.offset, r.key),
+                       stage=stage, platform=None)
+
+
+def _as_dead_letter(event: EventT[Any]) -> DeadLetter:
+    """A dead letter as published; anything else on the topic is wrapped, not lost."""
+    try:
+        return DeadLetter.model_validate(orjson.loads(event.value or b""))
+    except Exception as exc:  # foreign data on the dead-letter topic
+        return _dead_letter(event, exc, "deadletters")

@@ -16,6 +16,7 @@ from streams.brands import BrandDirectory
 from streams.classify import Classifier
 from streams.metrics import Metrics
 from streams.pipeline import Pipeline
+from streams.tables import Tables, declare_tables
 from streams.topics import Topics, declare_topics
 from vigie.kafka import ssl_context
 from vigie.settings import KafkaSettings, Settings
@@ -27,6 +28,7 @@ class Services:
 
     settings: Settings
     topics: Topics
+    tables: Tables
     pipeline: Pipeline
     writer: ClickHouseWriter
     metrics: Metrics
@@ -76,15 +78,14 @@ def create_app(
         web_in_thread=False,
     )
     metrics = Metrics()
-    seen = app.Table(
-        "dedup-seen", default=None, partitions=settings.topics.partitions,
-        help="event id (or edit key) → event time of first delivery; swept after the TTL",
-    )
+    tables = declare_tables(app, settings)
     services = Services(
         settings=settings,
         topics=declare_topics(app, settings.topics),
+        tables=tables,
         pipeline=Pipeline(
-            settings, brands or BrandDirectory.load(settings.brands_file), classifier, seen
+            settings, brands or BrandDirectory.load(settings.brands_file), classifier,
+            tables.seen,
         ),
         writer=ClickHouseWriter(clickhouse or connect(settings.clickhouse), metrics),
         metrics=metrics,

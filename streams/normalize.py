@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from schemas.deadletter import DeadLetter
 from schemas.events import Platform, SocialEvent, utcnow
 from streams.adapters import adapter_for
+from streams.adapters.base import NoMessage
 from streams.brands import BrandDirectory
 
 MAX_PAYLOAD_BYTES = 1_000_000
@@ -84,8 +85,11 @@ def normalize_or_refuse(
     source: Source,
     received_at: datetime | None = None,
 ) -> list[SocialEvent] | DeadLetter:
-    """Events for a good payload, a dead letter for a bad one; never raises."""
+    """Events for a good payload (none for a delivery that carries no message), a dead
+    letter for a bad one; never raises."""
     try:
         return normalize_payload(platform, raw, brands, received_at)
+    except NoMessage:
+        return []  # receipts, reactions, statuses: valid deliveries that say nothing
     except Exception as exc:  # every failure is data (a dead letter), never a crash
         return dead_letter(exc, raw, source, stage="normalize", platform=platform.value)

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import orjson
+from pydantic import BaseModel
 
 from schemas.deadletter import DeadLetter
 from schemas.events import ClassifiedEvent, Platform, SocialEvent
@@ -27,6 +28,7 @@ from streams.classify import Classifier, default_classifier
 from streams.dedupe import ExactDeduper, NearDuplicateIndex, tokenize
 from streams.normalize import Source, normalize_or_refuse
 from streams.route import route
+from streams.surge.observation import Observation
 from vigie.settings import Settings
 
 SPAM_WAVE = "spam_wave"
@@ -53,7 +55,9 @@ class BatchOutput:
     classified: list[tuple[ClassifiedEvent, RawRecord]] = field(default_factory=list)
     dead_letters: list[DeadLetter] = field(default_factory=list)
     tasks: list[ResponseTask] = field(default_factory=list)
+    observations: list[Observation] = field(default_factory=list)
     duplicates: int = 0
+    ignored: int = 0
 
 
 def _received_at(record: RawRecord) -> datetime | None:
@@ -108,9 +112,10 @@ class Pipeline:
             if isinstance(result, DeadLetter):
                 out.dead_letters.append(result)
                 continue
+            out.ignored += not result
             for event in result:
                 out.normalized.append((event, record))
-                classified = self.classify(event)
+                classified = self.classify(event, out.observations)
                 if classified is None:
                     out.duplicates += 1
                     continue
@@ -121,22 +126,29 @@ class Pipeline:
         return out
 
 
-    def classify(self, event: SocialEvent) -> ClassifiedEvent | None:
-        """Labels and near-duplicate cluster of a new event; None for a redelivery."""
+    def classify(
+        self, event: SocialEvent, observations: list[Observation]
+    ) -> ClassifiedEvent | None:
+        """Labels and near-duplicate cluster of a new event (and its surge observation,
+        appended to ``observations``); None for a redelivery."""
         ts = event.created_at.timestamp()
         if self.exact.is_duplicate(dedup_key(event), ts):
             return None
         labels = self.classifier.classify(event)
-        near = self.near.observe(
-            event.brand, tokenize(event.text), event.author.id, ts, event.event_id
-        )
+        tokens = tokenize(event.text)
+        near = self.near.observe(event.brand, tokens, event.author.id, ts, event.event_id)
         if near.spam_wave:
             labels.tags.append(SPAM_WAVE)
+        observations.append(Observation.of(
+            ts=ts, brand=event.brand, platform=event.platform.value,
+            polarity=labels.sentiment.value, event_id=event.event_id, tokens=tokens,
+            followers=event.author.followers, near=near,
+        ))
         return ClassifiedEvent.of(
             event, labels, dup_cluster=near.dup_cluster, dup_count=near.dup_count
         )
 
 
-def encode(model: SocialEvent | DeadLetter | ResponseTask) -> bytes:
+def encode(model: BaseModel) -> bytes:
     """Wire form of every model vigie publishes: compact JSON, aliases, no nulls dropped."""
     return orjson.dumps(model.model_dump(mode="json", by_alias=True))

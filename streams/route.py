@@ -9,7 +9,18 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from schemas.events import ClassifiedEvent, Intent, Kind, Platform, Priority, Risk, SocialEvent
+from schemas.alerts import Alert, AlertKind, AlertStatus, Polarity, Severity
+from schemas.events import (
+    Classification,
+    ClassifiedEvent,
+    Intent,
+    Kind,
+    Platform,
+    Priority,
+    Risk,
+    Sentiment,
+    SocialEvent,
+)
 from schemas.tasks import Action, Queue, ResponseLevel, ResponseTask
 from vigie.settings import SlaSettings
 
@@ -78,3 +89,34 @@ def route(event: ClassifiedEvent, sla: SlaSettings) -> ResponseTask | None:
         key=event.thread_id or f"{event.platform.value}:{event.author.id}",
     )
 
+
+
+def route_alert(alert: Alert, sla: SlaSettings) -> ResponseTask | None:
+    """A crisis task for a newly opened negative spike; other alert messages need none."""
+    if not (alert.kind == AlertKind.SPIKE and alert.status == AlertStatus.OPEN
+            and alert.polarity == Polarity.NEGATIVE and alert.brand):
+        return None
+    priority = Priority.CRITICAL if alert.severity in (Severity.HIGH, Severity.CRITICAL) \
+        else Priority.HIGH
+    return ResponseTask(
+        task_id=task_id(f"alert:{alert.alert_id}", Action.CRISIS_RESPONSE),
+        created_at=alert.detected_at,
+        event={
+            "event_id": alert.origin_event_id, "brand": alert.brand,
+            "platform": alert.platforms[0].value if alert.platforms else None,
+            "platforms": [p.value for p in alert.platforms],
+        },
+        classification=Classification(
+            sentiment=Sentiment.NEGATIVE, risks=[Risk.CRISIS_SIGNAL], priority=priority,
+            tags=["crisis", *alert.top_terms[:5]],
+            reasons={"action": [f"alert {alert.alert_id} opened: {alert.summary}"]},
+        ),
+        action=Action.CRISIS_RESPONSE,
+        response_level=ResponseLevel.COMMUNITY,
+        can_dm=False,
+        queue=Queue.CRISIS,
+        priority=priority,
+        due_by=alert.detected_at + sla.due_in(priority.value),
+        key=f"crisis:{alert.brand}",
+        alert_id=alert.alert_id,
+    )

@@ -2,7 +2,8 @@
 
 All values are bytes on the wire (``raw`` serializer) and decoded at the edge with
 orjson/pydantic, so the topic layer never depends on model classes. Raw topics are
-keyed by native message id; events by event id; tasks by thread or author.
+keyed by native message id; events by event id; tasks by thread or author. The
+surge feed has one partition: detection compares all brands and platforms.
 """
 
 from __future__ import annotations
@@ -26,15 +27,16 @@ class Topics:
     tasks: TopicT
     task_status: TopicT
     deadletter: TopicT
+    surge: TopicT
 
 
 def declare_topics(app: faust.App, names: TopicSettings) -> Topics:
-    def topic(*topic_names: str) -> TopicT:
+    def topic(*topic_names: str, partitions: int = names.partitions) -> TopicT:
         return app.topic(
             *topic_names,
             key_serializer="raw",
             value_serializer="raw",
-            partitions=names.partitions,
+            partitions=partitions,
         )
 
     return Topics(
@@ -46,4 +48,5 @@ def declare_topics(app: faust.App, names: TopicSettings) -> Topics:
         tasks=topic(names.tasks),
         task_status=topic(names.task_status),
         deadletter=topic(names.deadletter),
+        surge=topic(names.surge, partitions=1),
     )

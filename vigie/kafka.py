@@ -39,7 +39,12 @@ def aiokafka_options(kafka: KafkaSettings) -> dict[str, Any]:
 def topic_names(settings: Settings) -> list[str]:
     t = settings.topics
     return [*t.all_raw(), t.normalized, t.classified, t.alerts, t.tasks, t.task_status,
-            t.deadletter]
+            t.deadletter, t.surge]
+
+
+def partitions_of(settings: Settings, topic: str) -> int:
+    """Every topic has the configured partitions but the surge feed, which has one."""
+    return 1 if topic == settings.topics.surge else settings.topics.partitions
 
 
 async def create_topics(settings: Settings) -> None:
@@ -49,7 +54,7 @@ async def create_topics(settings: Settings) -> None:
     try:
         existing = set(await admin.list_topics())
         missing = [
-            NewTopic(name, settings.topics.partitions, settings.kafka.replication_factor)
+            NewTopic(name, partitions_of(settings, name), settings.kafka.replication_factor)
             for name in topic_names(settings) if name not in existing
         ]
         if missing:

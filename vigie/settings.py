@@ -48,6 +48,10 @@ class TopicSettings(BaseModel):
     tasks: str = "tasks.response"
     task_status: str = "tasks.status"
     deadletter: str = "deadletter"
+    surge: str = Field(
+        default="surge.observations",
+        description="Internal, one partition: the detector sees every event in time order.",
+    )
     partitions: int = Field(default=4, ge=1)
 
     def raw(self, platform: Platform) -> str:

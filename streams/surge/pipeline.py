@@ -21,7 +21,7 @@ from schemas.events import SocialEvent
 from streams.classify import Classifier
 from streams.dedupe import ExactDeduper, NearDup, NearDuplicateIndex, tokenize
 from streams.surge.detector import SurgeDetector
-from streams.surge.terms import salient_terms
+from streams.surge.observation import Observation
 
 SentimentOf = Callable[[Mapping[str, Any]], str]
 
@@ -71,11 +71,10 @@ class SurgePipeline:
         tokens = tokenize(text)
         near: NearDup = self.near.observe(brand, tokens, author, ts, event_id)
         self.spam_wave += near.spam_wave
-        terms = salient_terms(tokens) if polarity != "neutral" else ()
-        return self.detector.observe(
-            ts, brand, platform, polarity, event_id,
-            terms=terms, followers=followers, discounted=near.spam_wave,
-        )
+        return Observation.of(
+            ts=ts, brand=brand, platform=platform, polarity=polarity, event_id=event_id,
+            tokens=tokens, followers=followers, near=near,
+        ).feed(self.detector)
 
     def feed_record(self, record: Mapping[str, Any]) -> list[Alert]:
         """A normalized-event JSON object (classification keys optional)."""
