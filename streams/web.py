@@ -16,9 +16,10 @@
   field instead of failing the whole snapshot.
 
 Open alerts come from ``services.open_alerts()`` when the app provides such a
-callable (a live board kept by the surge stage), else from the ClickHouse
-``alerts`` table when it exists. Tasks are read from ``tasks`` and, when present,
-``task_status`` (a task is closed once ``done`` or ``rejected``).
+callable (a live board kept by the surge stage), else from the ClickHouse view
+``alerts_latest`` (with each incident's per-minute trajectory from ``alerts``) when
+it exists. Task queues come from the ``task_outcomes`` view (open or acknowledged,
+and past ``due_by``) when it exists, else from ``tasks`` alone (all counted open).
 """
 
 from __future__ import annotations
@@ -170,7 +171,8 @@ class ClickHouseView:
         columns: dict[str, set[str]] = {}
         for table, column in await self._rows(
             "SELECT table, name FROM system.columns WHERE database = currentDatabase()"
-            " AND table IN ('alerts', 'tasks', 'task_status', 'dead_letters')"
+            " AND table IN ('alerts', 'alerts_latest', 'tasks', 'task_outcomes',"
+            " 'dead_letters')"
         ):
             columns.setdefault(table, set()).add(column)
         out: dict[str, Any] = {"dead_letters_stored": None, "tasks": None, "alerts": None}
@@ -179,48 +181,56 @@ class ClickHouseView:
                 str(stage): int(n) for stage, n in await self._rows(
                     "SELECT stage, count() FROM dead_letters FINAL GROUP BY stage")
             }
-        tasks, status = columns.get("tasks", set()), columns.get("task_status", set())
-        if tasks >= {"task_id", "queue", "priority", "due_by"}:
-            out["tasks"] = await self._tasks(status >= {"task_id", "status"})
+        if columns.get("task_outcomes", set()) >= {"queue", "priority", "state",
+                                                     "sla_breached"}:
+            out["tasks"] = await self._tasks(TASKS_WITH_OUTCOMES, feedback=True)
+        elif columns.get("tasks", set()) >= {"queue", "priority", "due_by"}:
+            out["tasks"] = await self._tasks(TASKS_WITHOUT_FEEDBACK, feedback=False)
         live_board = callable(getattr(self.services, "open_alerts", None))
-        if not live_board and columns.get("alerts", set()) >= ALERT_COLUMNS:
+        if (not live_board and columns.get("alerts_latest", set()) >= ALERT_COLUMNS
+                and "trajectory" in columns.get("alerts", set())):
             out["alerts"] = await self._alerts()
         return out
 
-    async def _tasks(self, with_status: bool) -> dict[str, Any]:
-        closed = ("WHERE task_id NOT IN (SELECT task_id FROM task_status"
-                  " WHERE status IN ('done', 'rejected'))") if with_status else ""
-        rows = await self._rows(
-            "SELECT queue, priority, count(), countIf(due_by < now64(3))"
-            f" FROM tasks FINAL {closed} GROUP BY queue, priority ORDER BY queue, priority"
-        )
+    async def _tasks(self, sql: str, *, feedback: bool) -> dict[str, Any]:
         queues = [{"queue": q, "priority": p, "open": int(n), "breached": int(b)}
-                  for q, p, n, b in rows]
+                  for q, p, n, b in await self._rows(sql)]
         return {"queues": queues, "open": sum(q["open"] for q in queues),
                 "sla_breaches": sum(q["breached"] for q in queues),
-                "status_feedback": with_status}
+                "status_feedback": feedback}
 
     async def _alerts(self) -> list[dict[str, Any]]:
-        rows = await self._rows(
-            "SELECT alert_id, argMax(status, detected_at) AS last_status,"
-            " argMax(kind, detected_at), argMax(brand, detected_at),"
-            " argMax(platforms, detected_at), argMax(severity, detected_at),"
-            " argMax(score, detected_at), argMax(top_terms, detected_at),"
-            " arrayMap(x -> x.2, arraySort(groupArray((detected_at, count)))),"
-            " min(detected_at), max(detected_at) AS last_at"
-            " FROM alerts GROUP BY alert_id HAVING last_status != 'resolved'"
-            f" ORDER BY last_at DESC LIMIT {MAX_ALERTS}"
-        )
         return [
-            {"alert_id": a, "status": s, "kind": k, "brand": b, "platforms": p,
-             "severity": sev, "score": score, "top_terms": terms, "trajectory": traj,
-             "opened_at": str(first), "last_at": str(last)}
-            for a, s, k, b, p, sev, score, terms, traj, first, last in rows
+            {"alert_id": a, "status": s, "kind": k, "brand": b or None, "platforms": p,
+             "polarity": pol or None, "severity": sev, "count": int(n), "score": score,
+             "top_terms": terms, "summary": summary, "opened_at": str(opened),
+             "trajectory": [int(c) for c in traj or []]}
+            for a, s, k, b, p, pol, sev, n, score, terms, summary, opened, traj
+            in await self._rows(OPEN_ALERTS)
         ]
 
 
-ALERT_COLUMNS = {"alert_id", "status", "kind", "brand", "platforms", "severity", "score",
-                 "top_terms", "count", "detected_at"}
+ALERT_COLUMNS = {"alert_id", "status", "kind", "brand", "platforms", "polarity", "severity",
+                 "count", "peak_score", "top_terms", "summary", "opened_at"}
+OPEN_ALERTS = f"""
+SELECT l.alert_id, l.status, l.kind, l.brand, l.platforms, l.polarity, l.severity, l.count,
+       l.peak_score, l.top_terms, l.summary, l.opened_at, t.counts
+FROM alerts_latest AS l
+LEFT JOIN (SELECT alert_id, arrayMap(x -> x.2, argMax(trajectory, sequence)) AS counts
+           FROM alerts GROUP BY alert_id) AS t ON t.alert_id = l.alert_id
+WHERE l.status != 'resolved'
+ORDER BY l.opened_at DESC
+LIMIT {MAX_ALERTS}
+"""
+TASKS_WITH_OUTCOMES = """
+SELECT queue, priority, count(), countIf(sla_breached)
+FROM task_outcomes WHERE state IN ('open', 'acknowledged')
+GROUP BY queue, priority ORDER BY queue, priority
+"""
+TASKS_WITHOUT_FEEDBACK = """
+SELECT queue, priority, count(), countIf(due_by < now64(3))
+FROM tasks FINAL GROUP BY queue, priority ORDER BY queue, priority
+"""
 
 
 @dataclass

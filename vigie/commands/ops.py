@@ -98,7 +98,7 @@ def merge(snapshots: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _stages(snap: dict[str, Any]) -> Table:
-    table = Table(title="stages", title_justify="left", expand=True)
+    table = Table(title="stages", title_justify="left")
     table.add_column("stage")
     table.add_column("total", justify="right")
     table.add_column("events/s", justify="right")
@@ -111,7 +111,7 @@ def _stages(snap: dict[str, Any]) -> Table:
 
 def _lag(snap: dict[str, Any]) -> Table:
     table = Table(title=f"consumer lag — total {snap['lag_total']:,}", title_justify="left",
-                  expand=True)
+                  )
     for column in ("topic", "partition", "end", "committed", "lag"):
         table.add_column(column, justify="left" if column == "topic" else "right")
     worst = sorted(snap["lag"], key=lambda p: (-p["lag"], p["topic"], p["partition"]))
@@ -128,13 +128,14 @@ def _alerts(snap: dict[str, Any]) -> RenderableType:
     alerts = snap.get("alerts")
     if alerts is None:
         return Text("alerts: not available (no alerts table or live board yet)", style="dim")
-    table = Table(title=f"open alerts — {len(alerts)}", title_justify="left", expand=True)
-    for column in ("kind", "brand", "platforms", "severity", "score", "top terms", "trajectory"):
+    table = Table(title=f"open alerts — {len(alerts)}", title_justify="left")
+    for column in ("kind", "brand", "platforms", "severity", "count", "score", "top terms",
+                   "trajectory (per minute)"):
         table.add_column(column)
     for a in alerts:
         table.add_row(
             str(a.get("kind")), str(a.get("brand") or "—"), ", ".join(a.get("platforms") or []),
-            str(a.get("severity")), f"{float(a.get('score') or 0):.1f}",
+            str(a.get("severity")), str(a.get("count", "")), f"{float(a.get('score') or 0):.1f}",
             ", ".join((a.get("top_terms") or [])[:5]),
             " → ".join(str(c) for c in (a.get("trajectory") or [])[-6:]),
         )
@@ -148,7 +149,7 @@ def _tasks(snap: dict[str, Any]) -> RenderableType:
     feedback = "" if tasks["status_feedback"] else " (no status feedback table: all counted open)"
     table = Table(title=f"task queues — {tasks['open']:,} open, "
                   f"{tasks['sla_breaches']:,} past SLA{feedback}", title_justify="left",
-                  expand=True)
+                  )
     for column in ("queue", "priority", "open", "past due"):
         table.add_column(column, justify="right" if column in ("open", "past due") else "left")
     for q in tasks["queues"]:
@@ -158,7 +159,7 @@ def _tasks(snap: dict[str, Any]) -> RenderableType:
 
 
 def _latency(snap: dict[str, Any]) -> Table:
-    table = Table(title="ClickHouse inserts", title_justify="left", expand=True)
+    table = Table(title="ClickHouse inserts", title_justify="left")
     for column in ("table", "inserts", "mean ms", "p95 ms"):
         table.add_column(column, justify="left" if column == "table" else "right")
     for name, s in sorted(snap["insert_latency"].items()):
