@@ -85,7 +85,7 @@ def create_app(
         tables=tables,
         pipeline=Pipeline(
             settings, brands or BrandDirectory.load(settings.brands_file), classifier,
-            tables.seen,
+            tables.seen, tables.contacts,
         ),
         writer=ClickHouseWriter(clickhouse or connect(settings.clickhouse), metrics),
         metrics=metrics,

@@ -21,13 +21,13 @@ import orjson
 from pydantic import BaseModel
 
 from schemas.deadletter import DeadLetter
-from schemas.events import ClassifiedEvent, Platform, SocialEvent
+from schemas.events import ClassifiedEvent, Kind, Platform, SocialEvent
 from schemas.tasks import ResponseTask
 from streams.brands import BrandDirectory
 from streams.classify import Classifier, default_classifier
 from streams.dedupe import ExactDeduper, NearDuplicateIndex, tokenize
 from streams.normalize import Source, normalize_or_refuse
-from streams.route import route
+from streams.route import contact_key, route
 from streams.surge.observation import Observation
 from vigie.settings import Settings
 
@@ -87,12 +87,14 @@ class Pipeline:
         brands: BrandDirectory,
         classifier: Classifier | None = None,
         seen: MutableMapping[str, float] | None = None,
+        contacts: MutableMapping[str, float] | None = None,
     ) -> None:
         self.settings = settings
         self.brands = brands
         self.classifier = classifier or default_classifier()
         self.exact = ExactDeduper(seen, ttl=settings.dedup.ttl_hours * 3600)
         self.near = NearDuplicateIndex(window=settings.dedup.near_window_s)
+        self.contacts: MutableMapping[str, float] = {} if contacts is None else contacts
         self.platform_of_topic = {settings.topics.raw(p): p for p in Platform}
 
     def process(
@@ -120,11 +122,21 @@ class Pipeline:
                     out.duplicates += 1
                     continue
                 out.classified.append((classified, record))
-                task = route(classified, self.settings.sla)
+                task = route(classified, self.settings.sla, self._last_private(classified))
                 if task is not None:
                     out.tasks.append(task)
         return out
 
+
+    def _last_private(self, event: SocialEvent) -> float | None:
+        """When the author last wrote to the brand in private (this event included)."""
+        key = contact_key(event)
+        last = self.contacts.get(key)
+        if event.kind == Kind.DM:
+            ts = event.created_at.timestamp()
+            if last is None or ts > last:
+                self.contacts[key] = last = ts
+        return last
 
     def classify(
         self, event: SocialEvent, observations: list[Observation]

@@ -7,7 +7,6 @@ derived from the event id and the action, so a replay yields the same task id.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 
 from schemas.alerts import Alert, AlertKind, AlertStatus, Polarity, Severity
 from schemas.events import (
@@ -22,73 +21,136 @@ from schemas.events import (
     SocialEvent,
 )
 from schemas.tasks import Action, Queue, ResponseLevel, ResponseTask
+from streams.classify import mask_personal_data
+from streams.sla import due_by
 from vigie.settings import SlaSettings
 
 TASK_NAMESPACE = uuid.UUID("6f1d4c8e-3a52-4c1b-9f0e-7a1d2b3c4d5e")
+HOUR = 3600.0
 
-# Platforms where a brand can answer privately once the person wrote to it first.
-_DM_AFTER_INBOUND = frozenset(
-    {Platform.FACEBOOK, Platform.MESSENGER, Platform.INSTAGRAM, Platform.WHATSAPP,
-     Platform.X, Platform.TIKTOK, Platform.TWITCH, Platform.TELEGRAM}
-)
+# How long a brand may write privately after the person last wrote to it in private
+# (None: for as long as the conversation exists). Absent platforms: never.
+#  - Messenger / Instagram: the 24-hour standard messaging window;
+#  - WhatsApp Business: the 24-hour customer-service window (else a paid template);
+#  - X: an open conversation stays open; TikTok: when the person messaged first;
+#  - Twitch: whispers; Telegram: a bot may write to users who started it.
+#  LinkedIn pages cannot message members; YouTube closed private messages in 2019.
+DM_WINDOW_S: dict[Platform, float | None] = {
+    Platform.FACEBOOK: 24 * HOUR,
+    Platform.MESSENGER: 24 * HOUR,
+    Platform.INSTAGRAM: 24 * HOUR,
+    Platform.WHATSAPP: 24 * HOUR,
+    Platform.X: None,
+    Platform.TIKTOK: 48 * HOUR,
+    Platform.TWITCH: None,
+    Platform.TELEGRAM: None,
+}
+# A comment on the brand's own Facebook or Instagram post may get one private reply.
+_PRIVATE_REPLY_TO_COMMENTS = frozenset({Platform.FACEBOOK, Platform.INSTAGRAM})
 # The task carries the normalized event (the contract's minimal form), not the labels twice.
 SOCIAL_EVENT_FIELDS: set[str] = set(SocialEvent.model_fields)
-_ROUTED_KINDS = frozenset({Kind.DM, Kind.MENTION, Kind.COMMENT, Kind.REPLY, Kind.REVIEW})
+_MODERATED = frozenset({Risk.HATE, Risk.SCAM, Risk.SPAM, Risk.THREAT})
+# A public question asked this many times (near-duplicates) deserves one public answer.
+BROADCAST_AT = 3
 
 
 def task_id(event_id: str, action: Action) -> str:
     return str(uuid.uuid5(TASK_NAMESPACE, f"{event_id}|{action.value}"))
 
 
-def can_dm(event: ClassifiedEvent) -> bool:
-    """Whether the brand may open a private conversation with this author now.
+def contact_key(event: SocialEvent) -> str:
+    """Key of the per-conversation state: one person on one platform."""
+    return f"{event.platform.value}:{event.author.id}"
 
-    A DM the person sent opens the platform's reply window; LinkedIn pages cannot
-    message members and YouTube has no private messages.
+
+def can_dm(event: ClassifiedEvent, last_private_ts: float | None) -> bool:
+    """Whether the brand may write privately to this author on this platform now.
+
+    ``last_private_ts`` is when the person last wrote to the brand in private (event
+    time, epoch seconds), from the per-conversation state; the event itself counts
+    when it is a DM.
     """
-    return event.kind == Kind.DM and event.platform in _DM_AFTER_INBOUND
+    if event.platform not in DM_WINDOW_S:
+        return False
+    if event.kind == Kind.DM:
+        return True
+    if event.direct and event.platform in _PRIVATE_REPLY_TO_COMMENTS and \
+            event.kind in (Kind.COMMENT, Kind.REPLY):
+        return True
+    if last_private_ts is None:
+        return False
+    window = DM_WINDOW_S[event.platform]
+    return window is None or event.created_at.timestamp() - last_private_ts <= window
 
 
-def _action(event: ClassifiedEvent) -> tuple[Action, Queue]:
+def _private(event: ClassifiedEvent) -> bool:
+    """Personal data or an account/order reference: answer in private, never repeat it."""
+    return event.kind == Kind.DM or Risk.PERSONAL_DATA in event.risks or \
+        "private_reply" in event.tags
+
+
+def _action(event: ClassifiedEvent) -> tuple[Action, Queue] | None:
     risks = set(event.risks)
-    if risks & {Risk.HATE, Risk.SCAM, Risk.SPAM}:
+    if risks & _MODERATED:
         return Action.MODERATE, Queue.MODERATION
-    if Risk.THREAT in risks or Risk.CRISIS_SIGNAL in risks:
+    if Risk.CRISIS_SIGNAL in risks:
         return Action.ESCALATE_SUPPORT, Queue.CRISIS
+    if event.kind == Kind.ARTICLE:
+        return Action.MONITOR, Queue.COMMUNITY
     if event.intent == Intent.PURCHASE_INTENT:
         return Action.ESCALATE_SALES, Queue.SALES
     if event.intent in (Intent.COMPLAINT, Intent.QUESTION):
-        private = event.kind == Kind.DM or Risk.PERSONAL_DATA in risks
-        return (Action.REPLY_PRIVATE if private else Action.REPLY_PUBLIC), Queue.SUPPORT
+        if event.intent == Intent.QUESTION and event.dup_count >= BROADCAST_AT \
+                and not _private(event):
+            return Action.BROADCAST, Queue.COMMUNITY
+        if event.intent == Intent.COMPLAINT and event.priority in (
+                Priority.CRITICAL, Priority.HIGH):
+            return Action.ESCALATE_SUPPORT, Queue.SUPPORT
+        action = Action.REPLY_PRIVATE if _private(event) else Action.REPLY_PUBLIC
+        return action, Queue.SUPPORT
     if event.kind == Kind.DM:
         return Action.REPLY_PRIVATE, Queue.SUPPORT
-    return Action.REPLY_PUBLIC, Queue.COMMUNITY
+    if event.direct and (event.intent == Intent.PRAISE or event.kind == Kind.REVIEW):
+        return Action.REPLY_PUBLIC, Queue.COMMUNITY
+    return None  # indirect chatter, small talk: nothing to do
 
 
-def route(event: ClassifiedEvent, sla: SlaSettings) -> ResponseTask | None:
-    """The task for ``event``, or None when nobody needs to act on it."""
-    if event.brand is None or not event.direct or event.kind not in _ROUTED_KINDS:
+def route(
+    event: ClassifiedEvent, sla: SlaSettings, last_private_ts: float | None = None
+) -> ResponseTask | None:
+    """The task for ``event``, or None when nobody needs to act on it.
+
+    Brand-less events (no monitored brand concerned) and competitors' mentions get
+    no task; they are still stored for analysts.
+    """
+    if event.brand is None:
         return None
-    action, queue = _action(event)
-    private = event.kind == Kind.DM or Risk.PERSONAL_DATA in event.risks
+    decided = _action(event)
+    if decided is None:
+        return None
+    action, queue = decided
+    private = _private(event)
+    level = (ResponseLevel.COMMUNITY if action == Action.BROADCAST
+             else ResponseLevel.PRIVATE if private else ResponseLevel.PUBLIC)
     priority = event.priority
     if action == Action.MODERATE and priority == Priority.LOW:
         priority = Priority.NORMAL
-    created_at: datetime = event.created_at
+    facts = event.model_dump(mode="json", include=SOCIAL_EVENT_FIELDS)
+    if Risk.PERSONAL_DATA in event.risks:
+        facts["text"] = mask_personal_data(event.text, lang=event.lang)
     return ResponseTask(
         task_id=task_id(event.event_id, action),
-        created_at=created_at,
-        event=event.model_dump(mode="json", include=SOCIAL_EVENT_FIELDS),
+        created_at=event.created_at,
+        event=facts,
         classification=event.classification(),
         action=action,
-        response_level=ResponseLevel.PRIVATE if private else ResponseLevel.PUBLIC,
-        can_dm=can_dm(event),
+        response_level=level,
+        can_dm=can_dm(event, last_private_ts),
         queue=queue,
         priority=priority,
-        due_by=created_at + sla.due_in(priority.value),
-        key=event.thread_id or f"{event.platform.value}:{event.author.id}",
+        due_by=due_by(event.created_at, priority.value, event.platform.value, sla),
+        key=event.thread_id or contact_key(event),
     )
-
 
 
 def route_alert(alert: Alert, sla: SlaSettings) -> ResponseTask | None:
@@ -116,7 +178,7 @@ def route_alert(alert: Alert, sla: SlaSettings) -> ResponseTask | None:
         can_dm=False,
         queue=Queue.CRISIS,
         priority=priority,
-        due_by=alert.detected_at + sla.due_in(priority.value),
+        due_by=due_by(alert.detected_at, priority.value, "", sla),
         key=f"crisis:{alert.brand}",
         alert_id=alert.alert_id,
     )

@@ -2,6 +2,10 @@
 
 - ``dedup-seen``: exact-dedup memory (event id → first event time), partitioned like
   the raw topics it is fed from.
+- ``contacts``: when each person last wrote to the brand in private, for the DM
+  windows of the routing rules. Written under the partition of the DM that updated it:
+  with several workers a worker sees the contacts of its own partitions only, so a
+  DM window may be missed (``can_dm`` false), never invented.
 - ``surge-*``: the detector's buckets, series, profiles and meta, on the surge feed's
   single partition, seen through :class:`~streams.state.BufferedTable` so each batch
   writes one changelog record per changed key.
@@ -57,6 +61,7 @@ class SurgeState:
 @dataclass
 class Tables:
     seen: TableT[str, float]
+    contacts: TableT[str, float]
     surge: SurgeState
 
 
@@ -64,6 +69,10 @@ def declare_tables(app: faust.App, settings: Settings) -> Tables:
     seen = app.Table(
         "dedup-seen", default=None, partitions=settings.topics.partitions,
         help="event id (or edit key) → event time of first delivery; swept after the TTL",
+    )
+    contacts = app.Table(
+        "contacts", default=None, partitions=settings.topics.partitions,
+        help="platform:author → event time the person last wrote to the brand in private",
     )
     surge = SurgeState({
         name: app.Table(f"surge-{name}", default=None, partitions=1,
@@ -76,4 +85,4 @@ def declare_tables(app: faust.App, settings: Settings) -> Tables:
 
     app.on_partitions_revoked.connect(forget_surge_state)
 
-    return Tables(seen=seen, surge=surge)
+    return Tables(seen=seen, contacts=contacts, surge=surge)

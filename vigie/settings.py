@@ -105,16 +105,34 @@ class DedupSettings(BaseModel):
 
 
 class SlaSettings(BaseModel):
-    """Response deadlines by task priority, in minutes."""
+    """Response deadlines: minutes per priority (overridable per platform), counted in
+    support hours except for the priorities answered around the clock."""
 
     critical_minutes: int = 15
     high_minutes: int = 60
     normal_minutes: int = 240
     low_minutes: int = 1440
+    platform_minutes: dict[str, dict[str, int]] = Field(
+        default_factory=dict,
+        description='Per-platform overrides, e.g. {"whatsapp": {"normal": 60}} (JSON).',
+    )
+    support_timezone: str = "Europe/Paris"
+    support_open_hour: int = Field(default=8, ge=0, le=23)
+    support_close_hour: int = Field(default=20, ge=1, le=24)
+    support_days: list[int] = Field(
+        default=[0, 1, 2, 3, 4, 5], description="Weekdays with support, Monday = 0."
+    )
+    around_the_clock: list[str] = Field(default=["critical"])
+
+    def minutes(self, priority: str, platform: str) -> int:
+        override = self.platform_minutes.get(platform, {}).get(priority)
+        if override is not None:
+            return override
+        minutes: int = getattr(self, f"{priority}_minutes", self.normal_minutes)
+        return minutes
 
     def due_in(self, priority: str) -> timedelta:
-        minutes: int = getattr(self, f"{priority}_minutes", self.normal_minutes)
-        return timedelta(minutes=minutes)
+        return timedelta(minutes=self.minutes(priority, ""))
 
 
 class WebhookSettings(BaseModel):
