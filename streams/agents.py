@@ -22,13 +22,14 @@ from faust.types import EventT, StreamT, TopicT
 
 from schemas.alerts import Alert
 from schemas.deadletter import DeadLetter
-from schemas.tasks import ResponseTask
-from sinks.rows import dead_letter_rows, event_rows, task_rows
+from schemas.tasks import ResponseTask, TaskStatus
+from sinks.rows import alert_rows, dead_letter_rows, event_rows, task_rows, task_status_rows
 from sinks.writer import dedup_token
 from streams.app import Services
 from streams.normalize import Source, dead_letter
 from streams.pipeline import RawRecord, encode
 from streams.route import route_alert
+from streams.status import OVERDUE_SQL, escalation, parse_status
 from streams.surge.observation import Observation
 
 log = logging.getLogger(__name__)
@@ -143,13 +144,43 @@ def register_agents(app: faust.App, services: Services) -> None:
         pending = [await emit(topics.alerts, a.alert_id.encode(), encode(a)) for a in alerts]
         pending += await emit_tasks(tasks)
         pending += await emit_dead_letters(letters)
-        positions = _positions(events)
-        await writer.write(task_rows(tasks, datetime.now(UTC)), dedup_token("tasks", positions))
+        positions, now = _positions(events), datetime.now(UTC)
+        await writer.write(alert_rows(alerts, now), dedup_token("alerts", positions))
+        await writer.write(task_rows(tasks, now), dedup_token("tasks", positions))
         # 3. Confirmed by the broker before the batch is acknowledged.
         await asyncio.gather(*pending)
         metrics.count("alerts", len(alerts))
         metrics.count("tasks", len(tasks))
         metrics.count("deadletter", len(letters))
+
+    async def handle_status(events: Sequence[EventT[Any]]) -> None:
+        statuses: list[TaskStatus] = []
+        letters: list[DeadLetter] = []
+        for event in events:
+            try:
+                statuses.append(parse_status(event.value or b""))
+            except Exception as exc:  # a malformed status from a downstream tool
+                letters.append(_dead_letter(event, exc, "task_status"))
+        pending = await emit_dead_letters(letters)
+        await writer.write(task_status_rows(statuses, datetime.now(UTC)),
+                           dedup_token("task_status", _positions(events)))
+        await asyncio.gather(*pending)
+        metrics.count("deadletter", len(letters))
+
+    async def escalate_overdue_tasks() -> None:
+        """SLA breaches: open tasks past due get a higher-priority escalation task."""
+        now = datetime.now(UTC)
+        overdue = await writer.query(
+            OVERDUE_SQL, {"now": now.replace(tzinfo=None), "limit": 1000})
+        tasks = [escalation(row, now, settings.sla) for row in overdue.rows]
+        metrics.sla_checks.inc()
+        if not tasks:
+            return
+        pending = await emit_tasks(tasks)
+        await writer.write(task_rows(tasks, now))
+        await asyncio.gather(*pending)
+        metrics.count("tasks", len(tasks))
+        metrics.count("sla_breaches", len(tasks))
 
     async def handle_dead_letters(events: Sequence[EventT[Any]]) -> None:
         letters = [_as_dead_letter(e) for e in events]
@@ -169,6 +200,10 @@ def register_agents(app: faust.App, services: Services) -> None:
         batched("process", handle_raw))
     app.agent(topics.surge, name="vigie.surge", concurrency=1)(
         batched("surge", handle_surge))
+    app.agent(topics.task_status, name="vigie.task_status", concurrency=1)(
+        batched("task_status", lambda _, events: handle_status(events)))
+    app.timer(settings.sla.breach_check_s, on_leader=True, name="vigie.sla_breaches")(
+        escalate_overdue_tasks)
     app.agent(topics.deadletter, name="vigie.deadletters", concurrency=1)(
         batched("deadletters", lambda _, events: handle_dead_letters(events)))
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 STAGES = ("raw", "normalized", "duplicate", "classified", "deadletter", "written", "tasks",
-          "alerts")
+          "alerts", "sla_breaches")
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +45,10 @@ class Metrics:
         )
         self.insert_retries = Counter(
             "vigie_clickhouse_insert_retries", "Failed ClickHouse inserts, retried.", ["table"],
+            registry=self.registry,
+        )
+        self.sla_checks = Counter(
+            "vigie_sla_checks", "Searches for overdue tasks (run by the group's leader).",
             registry=self.registry,
         )
         self.batch_size = Histogram(

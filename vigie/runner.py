@@ -176,7 +176,7 @@ def run_embedded(
         brands = BrandDirectory.load(settings.brands_file)
         app, services = create_app(settings, clickhouse=clickhouse, brands=brands)
         progress = Progress(target=events)
-        simulator = Simulator(brands, seed=seed)
+        simulator = Simulator(brands, seed=seed, start=datetime.now(UTC))  # SLAs run from now
         result = {"code": 1}
 
         @app.task

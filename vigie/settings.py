@@ -123,6 +123,8 @@ class SlaSettings(BaseModel):
         default=[0, 1, 2, 3, 4, 5], description="Weekdays with support, Monday = 0."
     )
     around_the_clock: list[str] = Field(default=["critical"])
+    breach_check_s: float = Field(default=30.0, gt=0, description="How often overdue tasks "
+                                  "are looked for (by the group's leader).")
 
     def minutes(self, priority: str, platform: str) -> int:
         override = self.platform_minutes.get(platform, {}).get(priority)

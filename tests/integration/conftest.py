@@ -27,7 +27,7 @@ def isolated_settings(broker: EmbeddedBroker, clickhouse_dir: Path, unique: str,
         "raw_prefix": f"{unique}.raw.",
         **{name: f"{unique}.{getattr(base.topics, name)}"
            for name in ("normalized", "classified", "alerts", "tasks", "task_status",
-                        "deadletter")},
+                        "deadletter", "surge")},
     })
     kafka = base.kafka.model_copy(update={
         "bootstrap_servers": broker.bootstrap_servers,
@@ -37,9 +37,11 @@ def isolated_settings(broker: EmbeddedBroker, clickhouse_dir: Path, unique: str,
         "heartbeat_interval_s": 0.5,
     })
     clickhouse = base.clickhouse.model_copy(update={"path": clickhouse_dir})
+    # SLA breach checks only where a test asks for them (simulated events are in the past).
+    sla = base.sla.model_copy(update={"breach_check_s": 3600.0})
     return base.model_copy(update={
-        "topics": topics, "kafka": kafka, "clickhouse": clickhouse, "web_port": free_port(),
-        **overrides,
+        "topics": topics, "kafka": kafka, "clickhouse": clickhouse, "sla": sla,
+        "web_port": free_port(), **overrides,
     })
 
 

@@ -1,0 +1,74 @@
+"""Downstream tools answer on tasks.status; tasks left undone past due are escalated."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import orjson
+from aiokafka import AIOKafkaProducer
+
+from ingest.simulator import Simulator
+from schemas.tasks import Action, ResponseTask
+from streams.brands import BrandDirectory
+from tests.integration.conftest import eventually, running_worker
+from tests.integration.test_pipeline_e2e import publish
+from tests.kafka_reader import read_to_end
+from vigie.kafka import aiokafka_options
+from vigie.settings import Settings
+
+
+async def test_statuses_are_stored_and_only_undone_overdue_tasks_are_escalated(
+    settings: Settings,
+) -> None:
+    await publish(settings, list(Simulator(BrandDirectory.load(), seed=3).messages(200)))
+    async with running_worker(settings) as services:
+        async def tasks_stored() -> bool:
+            published = services.metrics.stage_totals()["tasks"]
+            stored = await services.writer.query("SELECT uniqExact(task_id) FROM tasks")
+            return published > 0 and int(stored.rows[0][0]) == published
+        await eventually(tasks_stored, what="tasks stored")
+
+    tasks = [ResponseTask.model_validate_json(m.value())
+             for m in read_to_end(settings.kafka.bootstrap_servers, settings.topics.tasks)]
+    done = {t.task_id for t in tasks[::2]}
+    producer = AIOKafkaProducer(**aiokafka_options(settings.kafka), acks="all")
+    await producer.start()
+    try:
+        for task_id in sorted(done):
+            status = {"task_id": task_id, "status": "done", "at": datetime.now(UTC).isoformat()}
+            await producer.send(settings.topics.task_status, orjson.dumps(status))
+        await producer.send(settings.topics.task_status, b'{"task_id": "x", "status": "?"}')
+        await producer.flush()
+    finally:
+        await producer.stop()
+
+    checking = settings.model_copy(update={
+        "sla": settings.sla.model_copy(update={"breach_check_s": 1.0})})
+    async with running_worker(checking) as services:
+        async def escalated() -> bool:
+            rows = await services.writer.query(
+                "SELECT count() FROM tasks WHERE startsWith(event_id, 'sla:')")
+            return int(rows.rows[0][0]) >= len(tasks) - len(done)
+        await eventually(escalated, what="escalations of undone tasks")
+        statuses = await services.writer.query(
+            "SELECT uniqExact(task_id) FROM task_status WHERE status = 'done'")
+        letters = await services.writer.query(
+            "SELECT count() FROM dead_letters WHERE stage = 'task_status'")
+        checks = services.metrics.sla_checks._value.get()
+
+        async def checked_twice_more() -> bool:
+            return bool(services.metrics.sla_checks._value.get() >= checks + 2)
+        await eventually(checked_twice_more, what="two more overdue-task searches")
+        again = await services.writer.query(
+            "SELECT count(), uniqExact(task_id) FROM tasks WHERE startsWith(event_id, 'sla:')")
+
+    assert int(statuses.rows[0][0]) == len(done)
+    assert int(letters.rows[0][0]) == 1
+    escalations = [ResponseTask.model_validate_json(m.value())
+                   for m in read_to_end(settings.kafka.bootstrap_servers, settings.topics.tasks)
+                   if m.value().find(b'"sla:') >= 0]
+    breached = {t.event["breached_task_id"] for t in escalations}
+    assert breached == {t.task_id for t in tasks} - done
+    assert all(t.action == Action.ESCALATE_SUPPORT for t in escalations)
+    assert int(again.rows[0][1]) == len(tasks) - len(done), "an escalation is raised once"
+
