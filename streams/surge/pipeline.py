@@ -65,8 +65,28 @@ class SurgePipeline:
         polarity: str,
     ) -> list[Alert]:
         """One event's fields; returns the alerts it caused (empty for a repeat)."""
+        observation = self.observation(
+            event_id=event_id, ts=ts, platform=platform, brand=brand, text=text,
+            author=author, followers=followers, polarity=polarity,
+        )
+        return [] if observation is None else observation.feed(self.detector)
+
+    def observation(
+        self,
+        *,
+        event_id: str,
+        ts: float,
+        platform: str,
+        brand: str | None,
+        text: str,
+        author: str,
+        followers: int,
+        polarity: str,
+    ) -> Observation | None:
+        """What the detector is fed for this event (the stream's surge feed record);
+        None for a repeat."""
         if self.deduper.is_duplicate(event_id, ts):
-            return []
+            return None
         self.events += 1
         tokens = tokenize(text)
         near: NearDup = self.near.observe(brand, tokens, author, ts, event_id)
@@ -74,7 +94,7 @@ class SurgePipeline:
         return Observation.of(
             ts=ts, brand=brand, platform=platform, polarity=polarity, event_id=event_id,
             tokens=tokens, followers=followers, near=near,
-        ).feed(self.detector)
+        )
 
     def feed_record(self, record: Mapping[str, Any]) -> list[Alert]:
         """A normalized-event JSON object (classification keys optional)."""
