@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from vigie.commands import classify, ingest, ops, pipeline, schemas, surge
+from vigie.commands import bench, classify, ingest, ops, pipeline, schemas, surge
 
 app = typer.Typer(
     name="vigie",
@@ -34,6 +34,7 @@ app.command("eval")(classify.evaluate_file)
 app.command("detect")(surge.detect)
 app.command("eval-surge")(surge.eval_surge)
 app.command("schemas")(schemas.schemas)
+app.command("bench")(bench.bench)
 
 
 def main() -> None:
