@@ -145,17 +145,18 @@ class WriteResult:
 
         The payload is the row as a JSON object. Its source is ``positions[index]``
         ``(topic, partition, offset)`` when given, else the row's own
-        ``source_topic``/``source_partition``/``source_offset`` columns (``events``).
+        ``source_topic``/``source_partition``/``source_offset`` columns (``events``),
+        else ``clickhouse.<table>`` and an offset hashed from the row.
         """
         when = failed_at or datetime.now(UTC)
         letters = []
         for refused in self.refused:
             record = dict(zip(self.columns, refused.row, strict=True))
+            payload = _payload(record)
             topic, partition, offset = (
                 positions[refused.index] if positions is not None
-                else self._own_source(record, refused.index)
+                else self._own_source(record, payload)
             )
-            payload = orjson.dumps(record, default=str)
             letters.append(DeadLetter(
                 stage=f"clickhouse.{self.table}", reason=refused.reason,
                 error_type=refused.error_type, platform=str(record.get("platform") or "") or None,
@@ -165,14 +166,24 @@ class WriteResult:
             ))
         return letters
 
-    def _own_source(self, record: dict[str, Any], index: int) -> tuple[str, int, int]:
-        """The row's own source columns; the table and batch index when they are unusable
-        (they may be the very values ClickHouse refused)."""
+    def _own_source(self, record: dict[str, Any], payload: bytes) -> tuple[str, int, int]:
+        """The row's own source columns when it has usable ones (``events``); else a
+        position naming the row by its content, so two refused rows never collapse
+        into one dead letter while a redelivered one does."""
         try:
             return (str(record["source_topic"]), int(record["source_partition"]),
                     int(record["source_offset"]))
         except (KeyError, TypeError, ValueError):
-            return self.table, 0, index
+            digest = hashlib.sha256(payload).digest()
+            return f"clickhouse.{self.table}", 0, int.from_bytes(digest[:7], "big")
+
+
+def _payload(record: dict[str, Any]) -> bytes:
+    """The row as JSON; values JSON cannot hold (an int beyond 64 bits) as text."""
+    try:
+        return orjson.dumps(record, default=str)
+    except orjson.JSONEncodeError:
+        return orjson.dumps({k: v if isinstance(v, str) else repr(v) for k, v in record.items()})
 
 
 def _describe(exc: BaseException) -> tuple[str, str]:

@@ -15,7 +15,7 @@ from schemas.events import Author, ClassifiedEvent, Kind, Platform
 from sinks.clickhouse import EmbeddedClickHouse, Rows
 from sinks.migrate import migrate
 from sinks.rows import EVENT_COLUMNS, event_rows
-from sinks.writer import ClickHouseWriter, dedup_token, is_data_error
+from sinks.writer import ClickHouseWriter, RefusedRow, WriteResult, dedup_token, is_data_error
 from streams.metrics import Metrics
 
 NOW = datetime(2026, 11, 3, 10, 0, tzinfo=UTC)
@@ -95,6 +95,20 @@ async def test_refused_rows_become_dead_letters_with_the_row_and_its_source_posi
     assert (letter.key, letter.platform, letter.error_type) == ("x:3", "x", "CANNOT_PARSE_NUMBER")
     assert payload["author_followers"] == -5
     assert set(payload) == set(EVENT_COLUMNS)
+
+
+def test_refused_rows_without_a_source_position_get_one_from_their_content() -> None:
+    refused = [RefusedRow(0, ("t1", 2**70), "too big", "OverflowError"),
+               RefusedRow(1, ("t2", 3), "bad", "CANNOT_PARSE_NUMBER")]
+    result = WriteResult("tasks", ("task_id", "priority"), refused=refused)
+
+    first, second = result.dead_letters(failed_at=NOW)
+    again = result.dead_letters(failed_at=NOW)
+
+    assert {first.source_topic, second.source_topic} == {"clickhouse.tasks"}
+    assert first.offset != second.offset
+    assert [d.offset for d in again] == [first.offset, second.offset]
+    assert orjson.loads(base64.b64decode(first.payload_b64))["priority"] == str(2**70)
 
 
 async def test_a_batch_of_only_bad_rows_is_refused_whole_and_never_retried_forever(
