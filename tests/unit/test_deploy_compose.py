@@ -1,9 +1,19 @@
-"""docker-compose.yml agrees with the settings: Docker does not run here, so we read it."""
+"""docker-compose.yml, Prometheus and Grafana agree with the settings and the schema.
+
+Docker does not run here, so the files are read: the compose file against
+:class:`Settings`, the Prometheus targets against the worker services and their web
+port, and every SQL query of the Grafana dashboard is run on an embedded ClickHouse
+built from ``deploy/clickhouse`` (so every table and column it names must exist).
+"""
 
 from __future__ import annotations
 
+import json
+import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
 import pytest
 import yaml
@@ -14,6 +24,7 @@ from vigie.settings import Settings
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 SERVICES: dict[str, dict[str, Any]] = COMPOSE["services"]
+WORKERS = [name for name, s in SERVICES.items() if s.get("command") == ["worker"]]
 
 
 def vigie_environment(service: dict[str, Any]) -> dict[str, str]:
@@ -45,8 +56,9 @@ def port_map(service: dict[str, Any]) -> dict[int, int]:
 VIGIE_SERVICES = [name for name, s in SERVICES.items() if vigie_environment(s)]
 
 
-def test_the_stack_has_kafka_clickhouse_workers_and_webhook_ingest() -> None:
-    assert {"kafka", "clickhouse", "migrate", "worker", "webhook"} <= set(SERVICES)
+def test_the_stack_has_kafka_clickhouse_workers_webhook_and_monitoring() -> None:
+    assert {"kafka", "clickhouse", "migrate", "webhook", "prometheus", "grafana"} <= set(
+        SERVICES)
     assert SERVICES["kafka"]["image"].startswith("apache/kafka:")
     assert "controller" in SERVICES["kafka"]["environment"]["KAFKA_PROCESS_ROLES"]
 
@@ -58,8 +70,16 @@ def test_every_image_is_pinned_to_a_version(name: str) -> None:
     assert tag not in ("", "latest"), f"{name} uses an unpinned image {image!r}"
 
 
-@pytest.mark.parametrize("name", ["kafka", "clickhouse", "webhook"])
-def test_long_running_infrastructure_has_a_healthcheck(name: str) -> None:
+def test_two_workers_share_one_consumer_group() -> None:
+    assert len(WORKERS) >= 2
+    groups = {vigie_environment(SERVICES[w])["VIGIE_KAFKA__CONSUMER_GROUP"] for w in WORKERS}
+    assert len(groups) == 1
+    assert len({SERVICES[w].get("hostname") for w in WORKERS}) == len(WORKERS)
+
+
+@pytest.mark.parametrize("name", ["kafka", "clickhouse", "webhook", "prometheus", "grafana",
+                                  *WORKERS])
+def test_long_running_services_have_a_healthcheck(name: str) -> None:
     assert SERVICES[name]["healthcheck"]["test"]
 
 
@@ -76,8 +96,9 @@ def test_every_vigie_variable_is_a_real_setting_and_parses(
     assert settings.kafka.bootstrap_servers == env["VIGIE_KAFKA__BOOTSTRAP_SERVERS"]
 
 
-def test_workers_reach_kafka_and_clickhouse_where_they_listen() -> None:
-    env = vigie_environment(SERVICES["worker"])
+@pytest.mark.parametrize("name", WORKERS)
+def test_workers_reach_kafka_and_clickhouse_where_they_listen(name: str) -> None:
+    env = vigie_environment(SERVICES[name])
     host, port = env["VIGIE_KAFKA__BOOTSTRAP_SERVERS"].split(":")
     listeners = SERVICES["kafka"]["environment"]["KAFKA_ADVERTISED_LISTENERS"]
     assert f"PLAINTEXT://{host}:{port}" in listeners
@@ -86,20 +107,21 @@ def test_workers_reach_kafka_and_clickhouse_where_they_listen() -> None:
 
 
 def test_topic_partitions_agree_with_the_broker_default() -> None:
-    env = vigie_environment(SERVICES["worker"])
+    env = vigie_environment(SERVICES[WORKERS[0]])
     kafka_env = SERVICES["kafka"]["environment"]
     assert env["VIGIE_TOPICS__PARTITIONS"] == kafka_env["KAFKA_NUM_PARTITIONS"]
     assert kafka_env["KAFKA_AUTO_CREATE_TOPICS_ENABLE"] == "false"  # vigie creates its topics
 
 
 def test_published_ports_match_the_configured_ones_and_avoid_defaults() -> None:
-    worker = vigie_environment(SERVICES["worker"])
+    for name in WORKERS:
+        worker = vigie_environment(SERVICES[name])
+        assert int(worker["VIGIE_WEB_PORT"]) in port_map(SERVICES[name])
     webhook = vigie_environment(SERVICES["webhook"])
-    assert int(worker["VIGIE_WEB_PORT"]) in port_map(SERVICES["worker"])
     assert int(webhook["VIGIE_WEBHOOK__PORT"]) in port_map(SERVICES["webhook"])
     host_ports = [h for s in SERVICES.values() for h in port_map(s).values()]
     assert len(host_ports) == len(set(host_ports))
-    assert not {9092, 8123, 6066, 8088} & set(host_ports)
+    assert not {9092, 8123, 6066, 8088, 9090, 3000} & set(host_ports)
 
 
 def test_secrets_come_from_env_files_that_have_committed_examples() -> None:
@@ -107,3 +129,139 @@ def test_secrets_come_from_env_files_that_have_committed_examples() -> None:
         for env_file in service.get("env_file", []):
             assert (ROOT / f"{env_file}.example").exists(), env_file
             assert "PASSWORD" not in str(service.get("environment", {}))
+
+
+# -- Prometheus -------------------------------------------------------------------------
+
+PROMETHEUS = yaml.safe_load((ROOT / "deploy/prometheus/prometheus.yml").read_text())
+DASHBOARD: dict[str, Any] = json.loads(
+    (ROOT / "deploy/grafana/dashboards/vigie.json").read_text())
+PANEL_TARGETS = [(panel["title"], target) for panel in DASHBOARD["panels"]
+                 for target in panel["targets"]]
+
+
+def mounted(service: str, container_path: str) -> Path:
+    """The repository file or directory mounted at ``container_path`` in ``service``."""
+    for volume in SERVICES[service].get("volumes", []):
+        source, target = volume.split(":")[:2]
+        if target == container_path:
+            return ROOT / source
+    raise AssertionError(f"{service} does not mount {container_path}")
+
+
+def test_prometheus_scrapes_every_worker_on_its_web_port_at_metrics() -> None:
+    assert mounted("prometheus", "/etc/prometheus/prometheus.yml") == (
+        ROOT / "deploy/prometheus/prometheus.yml")
+    jobs = [j for j in PROMETHEUS["scrape_configs"] if j["job_name"] == "vigie-workers"]
+    assert jobs, "no scrape job for the workers"
+    assert jobs[0].get("metrics_path", "/metrics") == "/metrics"
+    targets = {t for group in jobs[0]["static_configs"] for t in group["targets"]}
+    expected = {f"{SERVICES[w].get('hostname', w)}:"
+                f"{vigie_environment(SERVICES[w])['VIGIE_WEB_PORT']}" for w in WORKERS}
+    assert targets == expected
+
+
+def test_dashboard_prometheus_queries_name_metrics_the_workers_export() -> None:
+    from streams.metrics import Metrics
+
+    suffixes = {"counter": ("_total",), "histogram": ("_bucket", "_sum", "_count"),
+                "gauge": ("",)}
+    exported = {m.name + suffix for m in Metrics().registry.collect()
+                for suffix in suffixes.get(m.type, ("",))}
+    queries = [t["expr"] for _, t in PANEL_TARGETS if "expr" in t]
+    assert queries
+    for query in queries:
+        names = set(re.findall(r"\bvigie_[a-z_]+", query))
+        assert names, query
+        assert names <= exported, f"unknown metrics in {query!r}: {names - exported}"
+
+
+# -- Grafana ------------------------------------------------------------------------------
+
+def test_grafana_installs_the_clickhouse_plugin_and_provisions_both_datasources() -> None:
+    grafana = SERVICES["grafana"]
+    assert "grafana-clickhouse-datasource" in grafana["environment"]["GF_INSTALL_PLUGINS"]
+    provisioning = mounted("grafana", "/etc/grafana/provisioning")
+    sources = yaml.safe_load((provisioning / "datasources/datasources.yml").read_text())
+    by_uid = {s["uid"]: s for s in sources["datasources"]}
+    clickhouse = by_uid["vigie-clickhouse"]
+    assert clickhouse["type"] == "grafana-clickhouse-datasource"
+    assert clickhouse["jsonData"]["host"] in SERVICES
+    assert clickhouse["jsonData"]["username"] == "analyst"  # read-only
+    assert clickhouse["secureJsonData"]["password"].startswith("$")  # from the env file
+    assert by_uid["vigie-prometheus"]["url"] == "http://prometheus:9090"
+    dashboards = yaml.safe_load((provisioning / "dashboards/dashboards.yml").read_text())
+    path = dashboards["providers"][0]["options"]["path"]
+    assert mounted("grafana", path) == ROOT / "deploy/grafana/dashboards"
+    used = {t["datasource"]["uid"] for _, t in PANEL_TARGETS}
+    assert used <= set(by_uid)
+
+
+def test_the_dashboard_covers_volume_sentiment_alerts_and_sla() -> None:
+    titles = " ".join(p["title"].lower() for p in DASHBOARD["panels"])
+    for topic in ("volume", "sentiment", "alerts", "sla"):
+        assert topic in titles
+
+
+def grafana_to_clickhouse(sql: str) -> str:
+    """Grafana macros and variables replaced by what the plugin would send."""
+    sql = re.sub(r"\$__timeFilter\((\w+)\)",
+                 r"(\1 >= now() - INTERVAL 6 HOUR AND \1 <= now())", sql)
+    sql = sql.replace("${brand:singlequote}", "'acme', 'zenith'")
+    assert "$" not in sql, f"unhandled Grafana macro in {sql!r}"
+    return sql
+
+
+@pytest.fixture(scope="module")
+def schema(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """An embedded ClickHouse with every migration of deploy/clickhouse applied."""
+    from sinks.clickhouse import EmbeddedClickHouse
+    from sinks.migrate import migrate
+
+    ch = EmbeddedClickHouse(tmp_path_factory.mktemp("schema"), "vigie")
+    migrate(ch)
+    yield ch
+    ch.close()
+
+
+SQL_QUERIES = [(title, t["rawSql"]) for title, t in PANEL_TARGETS if "rawSql" in t] + [
+    (f"variable {v['name']}", v["query"]) for v in DASHBOARD["templating"]["list"]
+    if v["datasource"]["uid"] == "vigie-clickhouse"]
+
+
+@pytest.mark.parametrize(("title", "sql"), SQL_QUERIES, ids=[t for t, _ in SQL_QUERIES])
+def test_every_dashboard_query_runs_on_the_migrated_schema(
+    schema: Any, title: str, sql: str
+) -> None:
+    schema.query(grafana_to_clickhouse(sql))  # unknown table or column → raises
+
+
+# -- ClickHouse users ---------------------------------------------------------------------
+
+USERS = ElementTree.parse(ROOT / "deploy/clickhouse-users/vigie.xml").getroot()
+
+
+def test_clickhouse_users_are_mounted_and_take_passwords_from_the_environment() -> None:
+    assert mounted("clickhouse", "/etc/clickhouse-server/users.d") == (
+        ROOT / "deploy/clickhouse-users")
+    example = (ROOT / "deploy/env/clickhouse.env.example").read_text()
+    for user in ("vigie_writer", "analyst"):
+        password = USERS.find(f"users/{user}/password")
+        assert password is not None
+        assert password.get("from_env") in example
+        assert not (password.text or "").strip()
+
+
+def test_the_analyst_is_read_only_and_the_sink_writes_as_vigie_writer() -> None:
+    analyst = USERS.find("users/analyst")
+    assert analyst is not None
+    profile = USERS.find(f"profiles/{analyst.findtext('profile')}")
+    assert profile is not None
+    assert profile.findtext("readonly") == "1"
+    assert [q.text for q in analyst.iter("query")] == ["GRANT SELECT ON vigie.*"]
+    writer_grants = " ".join(q.text or "" for q in USERS.iter("query")
+                             if q in list(USERS.find("users/vigie_writer").iter("query")))
+    assert "INSERT" in writer_grants
+    assert "CREATE TABLE" in writer_grants
+    env_example = (ROOT / "deploy/env/vigie.env.example").read_text()
+    assert "VIGIE_CLICKHOUSE__USERNAME=vigie_writer" in env_example
