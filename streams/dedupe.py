@@ -35,6 +35,11 @@ def tokenize(text: str) -> list[str]:
     return _TOKEN.findall(normalize_text(text))
 
 
+def _first_seen(value: Any) -> float:
+    """Event time of an exact-dedup entry: ``ts`` or ``[ts, source]``."""
+    return float(value[0] if isinstance(value, list) else value)
+
+
 def _expired(mapping: MutableMapping[str, Any], horizon: float, stamp: Any) -> list[str]:
     return [key for key, value in mapping.items() if stamp(value) < horizon]
 
@@ -51,13 +56,13 @@ class ExactDeduper:
 
     def __init__(
         self,
-        seen: MutableMapping[str, float] | None = None,
+        seen: MutableMapping[str, Any] | None = None,
         *,
         ttl: float = DEFAULT_TTL,
         sweep_every: float | None = None,
         max_entries: int = 5_000_000,
     ) -> None:
-        self.seen: MutableMapping[str, float] = {} if seen is None else seen
+        self.seen: MutableMapping[str, Any] = {} if seen is None else seen
         self.ttl = ttl
         self.sweep_every = ttl / 16 if sweep_every is None else sweep_every
         self.max_entries = max_entries
@@ -65,25 +70,34 @@ class ExactDeduper:
         self.watermark = float("-inf")
         self._next_sweep = float("-inf")
 
-    def is_duplicate(self, event_id: str, ts: float) -> bool:
-        """True when ``event_id`` was already forwarded within the TTL (then counted)."""
+    def is_duplicate(self, event_id: str, ts: float, source: str | None = None) -> bool:
+        """True when ``event_id`` was already forwarded within the TTL (then counted).
+
+        ``source`` names the record that carried the event (``topic/partition/offset``).
+        The same record read again is *not* a duplicate: the memory is saved (its
+        changelog written) before the batch's offsets are committed, so after a crash
+        the record comes back and must be processed again, or it would be lost. A copy
+        delivered as another record (webhook retry, replay) is a duplicate.
+        """
         if ts > self.watermark:
             self.watermark = ts
             if ts >= self._next_sweep:
                 self.sweep()
         first = self.seen.get(event_id)
-        if first is not None and first >= self.watermark - self.ttl:
+        if first is not None and _first_seen(first) >= self.watermark - self.ttl:
+            if source is not None and isinstance(first, list) and first[1] == source:
+                return False
             self.duplicates += 1
             return True
-        self.seen[event_id] = ts
+        self.seen[event_id] = ts if source is None else [ts, source]
         return False
 
     def sweep(self) -> int:
         """Drop expired ids (and the oldest ones beyond ``max_entries``); returns how many."""
         horizon = self.watermark - self.ttl
-        stale = _expired(self.seen, horizon, float)
+        stale = _expired(self.seen, horizon, _first_seen)
         if len(self.seen) - len(stale) > self.max_entries:
-            by_age = sorted(self.seen.items(), key=lambda kv: kv[1])
+            by_age = sorted(self.seen.items(), key=lambda kv: _first_seen(kv[1]))
             stale = [k for k, _ in by_age[: len(self.seen) - int(self.max_entries * 0.9)]]
         for key in stale:
             del self.seen[key]

@@ -32,6 +32,11 @@ class Source:
     offset: int
     key: bytes | None = None
 
+    @property
+    def position(self) -> str:
+        """``topic/partition/offset``: names one record for ever."""
+        return f"{self.topic}/{self.partition}/{self.offset}"
+
 
 def _reason(exc: Exception) -> str:
     if isinstance(exc, ValidationError):

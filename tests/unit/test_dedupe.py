@@ -83,3 +83,12 @@ def test_idle_clusters_expire_and_their_buckets_go_with_them() -> None:
     index.observe("a", tokenize("autre chose entièrement"), "u2", 5000.0, "x:2")
     assert list(clusters) == ["a|x:2"]
     assert set(buckets.values()) == {"a|x:2"}
+
+
+def test_the_same_record_read_again_after_a_crash_is_not_a_duplicate() -> None:
+    """The memory is saved before offsets are committed: the re-read record is new work."""
+    deduper = ExactDeduper()
+    assert not deduper.is_duplicate("x:1", 100.0, "raw.x/0/41")
+    assert not deduper.is_duplicate("x:1", 100.0, "raw.x/0/41")
+    assert deduper.is_duplicate("x:1", 100.0, "raw.x/0/57")  # a webhook retry: new record
+    assert deduper.duplicates == 1
