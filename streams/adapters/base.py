@@ -227,6 +227,21 @@ def from_rfc2822(value: Any, field: str) -> datetime:
         return from_iso(value, field)
 
 
+# Message times outside this range are data errors (epoch zero, seconds read as
+# milliseconds, sentinel dates such as 0001-01-01 or 9999-12-31), refused before they
+# reach the event-time logic (dedup TTL, surge windows) or ClickHouse's DateTime64.
+EARLIEST = datetime(1990, 1, 1, tzinfo=UTC)
+LATEST = datetime(2100, 1, 1, tzinfo=UTC)
+
+
+def plausible_time(moment: datetime, field: str = "created_at") -> datetime:
+    """``moment`` when it is a plausible message time, else a PayloadError saying why."""
+    if not EARLIEST <= moment < LATEST:
+        raise PayloadError(f"field {field} out of range: {moment.isoformat()} (accepted "
+                           f"{EARLIEST.date()} to {LATEST.date()})")
+    return moment
+
+
 def event(
     platform: Platform,
     native: str,
@@ -246,7 +261,7 @@ def event(
         kind=kind,
         author=author,
         text=text,
-        created_at=created_at,
+        created_at=plausible_time(created_at),
         **fields,
         **extra,
     )
