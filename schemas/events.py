@@ -163,10 +163,13 @@ class ClassifiedEvent(SocialEvent):
         dup_cluster: str | None = None,
         dup_count: int = 1,
     ) -> ClassifiedEvent:
-        fields = event.model_dump()
-        fields.update(labels.model_dump())
-        fields["lang"] = labels.lang or event.lang
-        return cls(**fields, dup_cluster=dup_cluster, dup_count=dup_count)
+        """The event with its labels, built without validation: both are validated models
+        already, so their values are copied as they are (the stream's hot path)."""
+        fields = {**event.__dict__, **(event.__pydantic_extra__ or {})}
+        fields.update(labels.__dict__, risks=list(labels.risks), tags=list(labels.tags),
+                      reasons=dict(labels.reasons), lang=labels.lang or event.lang,
+                      dup_cluster=dup_cluster, dup_count=dup_count)
+        return cls.model_construct(**fields)
 
     def classification(self) -> Classification:
         return Classification(

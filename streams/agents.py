@@ -2,8 +2,13 @@
 
 Acknowledgement discipline (at-least-once, nothing lost): every agent takes batches
 with ``noack_take`` and acknowledges them only after ClickHouse stored the rows and
-the producer confirmed every output record. A data error never escapes (it is a dead
-letter); ClickHouse outages are retried inside the writer, which pauses consumption.
+the producer confirmed every output record. A handler works in two steps: the first
+(awaited in the agent's loop) computes the batch and hands its records to the
+producer; the second (the *completion*) stores rows and awaits the confirmations.
+Batch k+1 is computed while batch k completes, and completions run one at a time in
+batch order, so acknowledgements stay in order and the loop never idles on I/O. A
+data error never escapes (it is a dead letter); ClickHouse outages are retried inside
+the writer, which pauses consumption.
 An unexpected exception crashes the worker *without* acknowledging, so the batch is
 redelivered after restart rather than skipped.
 """
@@ -23,18 +28,26 @@ from faust.types import EventT, StreamT, TopicT
 from schemas.alerts import Alert
 from schemas.deadletter import DeadLetter
 from schemas.tasks import ResponseTask, TaskStatus
+from sinks.clickhouse import Rows
 from sinks.rows import alert_rows, dead_letter_rows, event_rows, task_rows, task_status_rows
 from sinks.writer import dedup_token
 from streams.app import Services
 from streams.normalize import Source, dead_letter
-from streams.pipeline import RawRecord, encode
+from streams.pipeline import (
+    BatchOutput,
+    RawRecord,
+    decode_observations,
+    encode,
+    encode_observations,
+)
 from streams.route import route_alert
 from streams.status import OVERDUE_SQL, escalation, parse_status
-from streams.surge.observation import Observation
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[Sequence[EventT[Any]]], Awaitable[None]]
+Completion = Awaitable[None]
+SLICE = 250  # records computed between two yields to the event loop
+Handler = Callable[[Sequence[EventT[Any]]], Awaitable[Completion]]
 
 
 def _headers(raw: Any) -> dict[str, bytes]:
@@ -60,21 +73,54 @@ def _positions(events: Sequence[EventT[Any]]) -> list[tuple[str, int, int, int]]
     return [(t, p, min(o), max(o)) for (t, p), o in spans.items()]
 
 
+async def _ready(completion: Completion) -> Completion:
+    """A handler whose whole work is its completion (nothing to compute first)."""
+    return completion
+
+
 async def _consume_batches(
     app: faust.App, stream: faust.Stream[Any], services: Services, name: str, handle: Handler
 ) -> None:
+    """Compute each batch, then complete it (store, confirm, ack) in the background while
+    the next batch is computed; one completion at a time, in batch order. A failure
+    crashes the worker without acknowledging that batch or any later one."""
     sink = services.settings.sink
-    async for batch in stream.noack_take(sink.batch_size, within=sink.batch_seconds):
-        events: Sequence[EventT[Any]] = batch  # noack_take yields events, not values
-        services.metrics.batch_size.labels(name).observe(len(events))
-        try:
-            await handle(events)
-        except Exception as exc:
-            log.exception("agent %s failed on a batch; stopping without acknowledging it", name)
-            await app.crash(exc)
-            return
+    in_flight: asyncio.Task[None] | None = None
+    crashing: set[asyncio.Future[Any]] = set()
+
+    async def complete(events: Sequence[EventT[Any]], completion: Completion) -> None:
+        await completion
         for event in events:
             await stream.ack(event)
+
+    def crash_on_failure(task: asyncio.Task[None]) -> None:
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            log.error("agent %s failed on a batch; stopping without acknowledging it", name,
+                      exc_info=exc)
+            crashing.add(asyncio.ensure_future(app.crash(exc)))
+
+    try:
+        async for batch in stream.noack_take(sink.batch_size, within=sink.batch_seconds):
+            events: Sequence[EventT[Any]] = batch  # noack_take yields events, not values
+            services.metrics.batch_size.labels(name).observe(len(events))
+            try:
+                completion = await handle(events)
+            except Exception as exc:
+                log.exception("agent %s failed on a batch; stopping without acknowledging it",
+                              name)
+                await app.crash(exc)
+                return
+            if in_flight is not None:
+                await asyncio.wait([in_flight])  # 1. the previous batch is acknowledged
+                if in_flight.cancelled() or in_flight.exception() is not None:
+                    return  # crash_on_failure stops the worker
+            in_flight = asyncio.ensure_future(complete(events, completion))  # 2. this one
+            in_flight.add_done_callback(crash_on_failure)
+        if in_flight is not None:
+            await in_flight
+    finally:
+        if in_flight is not None and not in_flight.done():
+            in_flight.cancel()  # unacknowledged: redelivered after the restart
 
 
 def register_agents(app: faust.App, services: Services) -> None:
@@ -92,31 +138,44 @@ def register_agents(app: faust.App, services: Services) -> None:
         return [await emit(topics.deadletter, d.key.encode() if d.key else None, encode(d))
                 for d in letters]
 
-    async def handle_raw(stream: faust.Stream[Any], events: Sequence[EventT[Any]]) -> None:
+    async def handle_raw(stream: faust.Stream[Any],
+                         events: Sequence[EventT[Any]]) -> Completion:
+        """Slice by slice, so heartbeats, fetches and the producer's network I/O run
+        between slices: a batch of thousands computed in one go would block the loop for
+        seconds (and miss a rebalance)."""
         records = [_record(e) for e in events]
-        out = services.pipeline.process(
-            records, focus=lambda i: stream._set_current_event(events[i])
-        )
+        out, pending = BatchOutput(), []
+        for start in range(0, len(records), SLICE):
+            def focus(i: int, start: int = start) -> None:
+                stream._set_current_event(events[start + i])
+
+            part = services.pipeline.process(records[start : start + SLICE], focus=focus)
+            # 1. Hand every output record to the producer (batched, not awaited one by one).
+            pending += [await emit(topics.normalized, e.event_id.encode(), encode(e))
+                        for e, _ in part.normalized]
+            pending += [await emit(topics.classified, (e.brand or "").encode(), encode(e))
+                        for e, _ in part.classified]
+            pending += [await emit(topics.surge, None, chunk)
+                        for chunk in encode_observations(part.observations)]
+            pending += await emit_dead_letters(part.dead_letters)
+            pending += await emit_tasks(part.tasks)
+            out.extend(part)
+            await asyncio.sleep(0)
         now = datetime.now(UTC)
-        # 1. Hand every output record to the producer (batched, not awaited one by one).
-        pending = [await emit(topics.normalized, e.event_id.encode(), encode(e))
-                   for e, _ in out.normalized]
-        pending += [await emit(topics.classified, (e.brand or "").encode(), encode(e))
-                    for e, _ in out.classified]
-        pending += [await emit(topics.surge, None, o.encode()) for o in out.observations]
-        pending += await emit_dead_letters(out.dead_letters)
-        pending += await emit_tasks(out.tasks)
+        rows = event_rows(((e, r.topic, r.partition, r.offset) for e, r in out.classified), now,
+                          settings.clickhouse.mask_personal_data)
+        return complete_raw(out, rows, task_rows(out.tasks, now), _positions(events), pending,
+                            len(records))
+
+    async def complete_raw(out: BatchOutput, events: Rows, tasks: Rows,
+                           positions: list[tuple[str, int, int, int]],
+                           pending: list[Awaitable[Any]], records: int) -> None:
         # 2. Store events and tasks in ClickHouse (retried until stored).
-        positions = _positions(events)
-        await writer.write(
-            event_rows(((e, r.topic, r.partition, r.offset) for e, r in out.classified), now,
-                       settings.clickhouse.mask_personal_data),
-            dedup_token("events", positions),
-        )
-        await writer.write(task_rows(out.tasks, now), dedup_token("tasks", positions))
+        await writer.write(events, dedup_token("events", positions))
+        await writer.write(tasks, dedup_token("tasks", positions))
         # 3. Confirm the broker has every output record; only then may the caller ack.
         await asyncio.gather(*pending)
-        metrics.count("raw", len(records))
+        metrics.count("raw", records)
         metrics.count("duplicate", out.duplicates)
         metrics.count("normalized", len(out.normalized))
         metrics.count("classified", len(out.classified))
@@ -124,18 +183,20 @@ def register_agents(app: faust.App, services: Services) -> None:
         metrics.count("written", len(out.classified))
         metrics.count("tasks", len(out.tasks))
 
-    async def handle_surge(stream: faust.Stream[Any], events: Sequence[EventT[Any]]) -> None:
+    async def handle_surge(stream: faust.Stream[Any],
+                           events: Sequence[EventT[Any]]) -> Completion:
         surge = services.tables.surge
         detector = surge.detector()
         alerts: list[Alert] = []
         letters: list[DeadLetter] = []
         for event in events:
             try:
-                observation = Observation.decode(event.value or b"")
+                observations = decode_observations(event.value or b"")
             except Exception as exc:  # a foreign record on the feed: kept, not fatal
                 letters.append(_dead_letter(event, exc, "surge"))
                 continue
-            alerts.extend(observation.feed(detector))
+            for observation in observations:
+                alerts.extend(observation.feed(detector))
         # 1. State changes of the batch go to the changelog (under the feed's partition).
         stream._set_current_event(events[-1])
         surge.flush()
@@ -144,7 +205,12 @@ def register_agents(app: faust.App, services: Services) -> None:
         pending = [await emit(topics.alerts, a.alert_id.encode(), encode(a)) for a in alerts]
         pending += await emit_tasks(tasks)
         pending += await emit_dead_letters(letters)
-        positions, now = _positions(events), datetime.now(UTC)
+        return complete_surge(alerts, tasks, letters, _positions(events), pending)
+
+    async def complete_surge(alerts: list[Alert], tasks: list[ResponseTask],
+                             letters: list[DeadLetter], positions: list[tuple[str, int, int, int]],
+                             pending: list[Awaitable[Any]]) -> None:
+        now = datetime.now(UTC)
         await writer.write(alert_rows(alerts, now), dedup_token("alerts", positions))
         await writer.write(task_rows(tasks, now), dedup_token("tasks", positions))
         # 3. Confirmed by the broker before the batch is acknowledged.
@@ -188,7 +254,8 @@ def register_agents(app: faust.App, services: Services) -> None:
                                                                    _positions(events)))
 
     def batched(name: str, handle: Callable[[faust.Stream[Any], Sequence[EventT[Any]]],
-                                            Awaitable[None]]) -> Callable[..., Awaitable[None]]:
+                                            Awaitable[Completion]]
+                ) -> Callable[..., Awaitable[None]]:
         async def agent(stream: StreamT[Any]) -> None:
             batches = cast(faust.Stream[Any], stream)  # noack_take is on the concrete class
             await _consume_batches(app, batches, services, name,
@@ -201,11 +268,11 @@ def register_agents(app: faust.App, services: Services) -> None:
     app.agent(topics.surge, name="vigie.surge", concurrency=1)(
         batched("surge", handle_surge))
     app.agent(topics.task_status, name="vigie.task_status", concurrency=1)(
-        batched("task_status", lambda _, events: handle_status(events)))
+        batched("task_status", lambda _, events: _ready(handle_status(events))))
     app.timer(settings.sla.breach_check_s, on_leader=True, name="vigie.sla_breaches")(
         escalate_overdue_tasks)
     app.agent(topics.deadletter, name="vigie.deadletters", concurrency=1)(
-        batched("deadletters", lambda _, events: handle_dead_letters(events)))
+        batched("deadletters", lambda _, events: _ready(handle_dead_letters(events))))
 
 
 def _dead_letter(event: EventT[Any], exc: Exception, stage: str) -> DeadLetter:

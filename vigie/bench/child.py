@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import resource
 import signal
 import sys
 import time
@@ -38,13 +37,13 @@ def emit(**fields: Any) -> None:
     sys.stdout.flush()
 
 
-def anonymous_rss_mb() -> float:
-    """Private memory (``RssAnon``): RSS without mapped files such as chdb's 200 MB library,
-    which the kernel shares between processes and can drop."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("RssAnon:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
+def memory_mb() -> tuple[float, float]:
+    """Peak RSS (``VmHWM``: unlike ``ru_maxrss`` it is not inherited across exec from the
+    harness) and private memory now (``RssAnon``: RSS without mapped files such as chdb's
+    200 MB library, which the kernel shares between processes and can drop)."""
+    fields = dict(line.split(":", 1) for line in
+                  Path("/proc/self/status").read_text().splitlines() if ":" in line)
+    return (int(fields["VmHWM"].split()[0]) / 1024, int(fields["RssAnon"].split()[0]) / 1024)
 
 
 async def report_progress(done: Callable[[], float]) -> None:
@@ -53,9 +52,9 @@ async def report_progress(done: Callable[[], float]) -> None:
     peak_anon = 0.0
     while True:
         cpu = me.cpu_times()
-        peak_anon = max(peak_anon, anonymous_rss_mb())
-        emit(t=time.time(), n=int(done()), cpu=cpu.user + cpu.system,
-             rss=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, anon=peak_anon)
+        peak, anon = memory_mb()
+        peak_anon = max(peak_anon, anon)
+        emit(t=time.time(), n=int(done()), cpu=cpu.user + cpu.system, rss=peak, anon=peak_anon)
         await asyncio.sleep(REPORT_EVERY_S)
 
 

@@ -300,8 +300,12 @@ async def run(events: int, rate: float, seconds: float, rss_keys: int, loop: str
             console.print(f"[bold]memory[/]: one vigie worker with {rss_keys:,} dedup keys ...")
             small = Payloads(backlog.messages[: max(1, events // 5)])
             small.valid_ids = {e.event_id for m in small.messages for e in m.expected}
-            rss = await throughput("rss_check", [config("vigie", "rss", seed_keys=rss_keys)],
-                                   small, tansu, logs, timeout)
+            try:
+                rss = await asyncio.wait_for(throughput(
+                    "rss_check", [config("vigie", "rss", seed_keys=rss_keys)], small, tansu,
+                    logs, timeout), timeout + 120)
+            except TimeoutError:
+                console.print("[red]memory check timed out[/]")
     doc = summary(results, lat, rss, info)
     for table in render(doc):
         console.print(table)

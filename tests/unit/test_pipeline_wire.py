@@ -1,0 +1,78 @@
+"""Wire forms of the stream's hot path: same bytes as before, fewer records."""
+
+from __future__ import annotations
+
+import orjson
+
+from ingest.simulator import Simulator
+from schemas.events import Classification, ClassifiedEvent, Intent, Risk, Sentiment
+from streams.brands import BrandDirectory
+from streams.dedupe import NearDup
+from streams.pipeline import (
+    OBSERVATIONS_PER_RECORD,
+    BatchOutput,
+    Pipeline,
+    RawRecord,
+    decode_observations,
+    encode,
+    encode_observations,
+)
+from streams.surge.observation import Observation
+from vigie.settings import Settings
+
+
+def _observation(i: int) -> Observation:
+    return Observation.of(ts=1.7e9 + i, brand="aurore_air", platform="x", polarity="negative",
+                          event_id=f"x:{i}", tokens=["retard", "vol"], followers=i,
+                          near=NearDup(f"x:{i}", 1, spam_wave=i % 2 == 0))
+
+
+def test_a_batch_of_observations_travels_in_few_records_and_comes_back_intact() -> None:
+    observations = [_observation(i) for i in range(2 * OBSERVATIONS_PER_RECORD + 1)]
+    records = encode_observations(observations)
+    assert len(records) == 3
+    assert [o for r in records for o in decode_observations(r)] == observations
+    assert encode_observations([]) == []
+
+
+def test_a_single_observation_record_is_still_understood() -> None:
+    observation = _observation(7)
+    assert decode_observations(observation.encode()) == [observation]
+
+
+def test_encode_gives_the_bytes_of_orjson_on_the_json_dump() -> None:
+    event = Simulator(BrandDirectory.load(), seed=3).event(Simulator(
+        BrandDirectory.load()).platforms[0])
+    labels = Classification(lang="fr", sentiment=Sentiment.NEGATIVE, intent=Intent.COMPLAINT,
+                            risks=[Risk.PERSONAL_DATA], tags=["t"], reasons={"intent": ["r"]})
+    classified = ClassifiedEvent.of(event, labels, dup_cluster="c", dup_count=2)
+    for model in (event, classified, labels):
+        assert encode(model) == orjson.dumps(model.model_dump(mode="json", by_alias=True))
+
+
+def test_classified_event_of_equals_the_validated_construction() -> None:
+    event = Simulator(BrandDirectory.load(), seed=5).event(Simulator(
+        BrandDirectory.load()).platforms[1])
+    labels = Classification(lang=None, sentiment=Sentiment.POSITIVE, intent=Intent.PRAISE,
+                            tags=["a"], reasons={"sentiment": ["lexicon"]})
+    fast = ClassifiedEvent.of(event, labels, dup_cluster="k", dup_count=3)
+    fields = {**event.model_dump(), **labels.model_dump(), "lang": event.lang}
+    assert fast == ClassifiedEvent(**fields, dup_cluster="k", dup_count=3)
+    labels.tags.append("later")
+    assert fast.tags == ["a"]  # the event keeps its own copy of the labels' lists
+
+
+def test_slices_of_a_batch_add_up_to_the_whole_batch() -> None:
+    settings, brands = Settings(), BrandDirectory.load()
+    records = [RawRecord(settings.topics.raw(m.platform), 0, i, m.key, m.value)
+               for i, m in enumerate(Simulator(brands, seed=11, invalid_share=0.1,
+                                               duplicate_share=0.1).messages(300))]
+    whole = Pipeline(settings, brands).process(records)
+    sliced, pipeline = BatchOutput(), Pipeline(settings, brands)
+    for start in range(0, len(records), 70):
+        sliced.extend(pipeline.process(records[start : start + 70]))
+    assert [e.event_id for e, _ in sliced.classified] == [e.event_id for e, _ in whole.classified]
+    assert len(sliced.dead_letters) == len(whole.dead_letters) > 0
+    assert sliced.duplicates == whole.duplicates > 0
+    assert [t.task_id for t in sliced.tasks] == [t.task_id for t in whole.tasks]
+    assert sliced.observations == whole.observations
