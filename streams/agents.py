@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -71,6 +72,23 @@ def _positions(events: Sequence[EventT[Any]]) -> list[tuple[str, int, int, int]]
     for e in events:
         spans.setdefault((e.message.topic, e.message.partition), []).append(e.message.offset)
     return [(t, p, min(o), max(o)) for (t, p), o in spans.items()]
+
+
+@contextmanager
+def _current_event_kept(stream: faust.Stream[Any]) -> Iterator[None]:
+    """Restore the stream's current event after pointing it at a batch's records.
+
+    Table writes are filed under the partition of the stream's current event, so the
+    agent points it at each record it computes. But ``noack_take``'s background reader
+    may be parked right after setting it to the *next* record, and reads it back once
+    the batch is done: left pointing at an old record, that next record would be lost
+    and the old one buffered twice. The block must not await.
+    """
+    current = stream.current_event
+    try:
+        yield
+    finally:
+        stream._set_current_event(current)
 
 
 async def _ready(completion: Completion) -> Completion:
@@ -149,7 +167,8 @@ def register_agents(app: faust.App, services: Services) -> None:
             def focus(i: int, start: int = start) -> None:
                 stream._set_current_event(events[start + i])
 
-            part = services.pipeline.process(records[start : start + SLICE], focus=focus)
+            with _current_event_kept(stream):
+                part = services.pipeline.process(records[start : start + SLICE], focus=focus)
             # 1. Hand every output record to the producer (batched, not awaited one by one).
             pending += [await emit(topics.normalized, e.event_id.encode(), encode(e))
                         for e, _ in part.normalized]
@@ -198,8 +217,9 @@ def register_agents(app: faust.App, services: Services) -> None:
             for observation in observations:
                 alerts.extend(observation.feed(detector))
         # 1. State changes of the batch go to the changelog (under the feed's partition).
-        stream._set_current_event(events[-1])
-        surge.flush()
+        with _current_event_kept(stream):
+            stream._set_current_event(events[-1])
+            surge.flush()
         tasks = [t for a in alerts if (t := route_alert(a, settings.sla)) is not None]
         # 2. Alerts, crisis tasks and dead letters to the producer; tasks to ClickHouse.
         pending = [await emit(topics.alerts, a.alert_id.encode(), encode(a)) for a in alerts]
