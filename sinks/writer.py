@@ -77,6 +77,14 @@ def dedup_token(table: str, positions: Iterable[tuple[str, int, int, int]]) -> s
     return f"{table}:{hashlib.sha256(spans.encode()).hexdigest()[:32]}"
 
 
+def content_digest(rows: Rows) -> str:
+    """What the batch holds (its rows' keys, the first column): part of every token, so a
+    batch that reuses old offsets (a new broker, a reset topic) is never mistaken for a
+    retry of an insert that happened and silently dropped by ClickHouse."""
+    keys = "\n".join(str(row[0]) for row in rows.rows)
+    return hashlib.sha256(keys.encode()).hexdigest()[:16]
+
+
 def error_code(exc: BaseException) -> int | None:
     """The ClickHouse error code of ``exc``: clickhouse-connect's ``code``, else the message's."""
     code = getattr(exc, "code", None)
@@ -211,6 +219,7 @@ class ClickHouseWriter:
         isolated and returned (see the module docstring). Never raises for a failed
         insert; the result says which rows were refused and why."""
         if token is not None:
+            token = f"{token}-{content_digest(rows)}"
             safe_token(token)  # a bad token is a bug: raise now rather than retry it
         result = WriteResult(rows.table, rows.columns)
         if rows.rows:

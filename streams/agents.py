@@ -156,6 +156,14 @@ def register_agents(app: faust.App, services: Services) -> None:
         return [await emit(topics.deadletter, d.key.encode() if d.key else None, encode(d))
                 for d in letters]
 
+    async def store(rows: Rows, token: str | None,
+                    positions: Sequence[tuple[str, int, int]] | None = None
+                    ) -> list[Awaitable[Any]]:
+        """Write ``rows``; rows ClickHouse refuses become dead letters (never a stall)."""
+        result = await writer.write(rows, token)
+        metrics.refused_rows.labels(rows.table).inc(len(result.refused))
+        return await emit_dead_letters(result.dead_letters(positions))
+
     async def handle_raw(stream: faust.Stream[Any],
                          events: Sequence[EventT[Any]]) -> Completion:
         """Slice by slice, so heartbeats, fetches and the producer's network I/O run
@@ -190,8 +198,8 @@ def register_agents(app: faust.App, services: Services) -> None:
                            positions: list[tuple[str, int, int, int]],
                            pending: list[Awaitable[Any]], records: int) -> None:
         # 2. Store events and tasks in ClickHouse (retried until stored).
-        await writer.write(events, dedup_token("events", positions))
-        await writer.write(tasks, dedup_token("tasks", positions))
+        pending += await store(events, dedup_token("events", positions))
+        pending += await store(tasks, dedup_token("tasks", positions))
         # 3. Confirm the broker has every output record; only then may the caller ack.
         await asyncio.gather(*pending)
         metrics.count("raw", records)
@@ -231,8 +239,8 @@ def register_agents(app: faust.App, services: Services) -> None:
                              letters: list[DeadLetter], positions: list[tuple[str, int, int, int]],
                              pending: list[Awaitable[Any]]) -> None:
         now = datetime.now(UTC)
-        await writer.write(alert_rows(alerts, now), dedup_token("alerts", positions))
-        await writer.write(task_rows(tasks, now), dedup_token("tasks", positions))
+        pending += await store(alert_rows(alerts, now), dedup_token("alerts", positions))
+        pending += await store(task_rows(tasks, now), dedup_token("tasks", positions))
         # 3. Confirmed by the broker before the batch is acknowledged.
         await asyncio.gather(*pending)
         metrics.count("alerts", len(alerts))
@@ -241,15 +249,18 @@ def register_agents(app: faust.App, services: Services) -> None:
 
     async def handle_status(events: Sequence[EventT[Any]]) -> None:
         statuses: list[TaskStatus] = []
+        sources: list[tuple[str, int, int]] = []
         letters: list[DeadLetter] = []
         for event in events:
             try:
                 statuses.append(parse_status(event.value or b""))
+                sources.append((event.message.topic, event.message.partition,
+                                event.message.offset))
             except Exception as exc:  # a malformed status from a downstream tool
                 letters.append(_dead_letter(event, exc, "task_status"))
         pending = await emit_dead_letters(letters)
-        await writer.write(task_status_rows(statuses, datetime.now(UTC)),
-                           dedup_token("task_status", _positions(events)))
+        pending += await store(task_status_rows(statuses, datetime.now(UTC)),
+                               dedup_token("task_status", _positions(events)), sources)
         await asyncio.gather(*pending)
         metrics.count("deadletter", len(letters))
 
@@ -263,15 +274,18 @@ def register_agents(app: faust.App, services: Services) -> None:
         if not tasks:
             return
         pending = await emit_tasks(tasks)
-        await writer.write(task_rows(tasks, now))
+        pending += await store(task_rows(tasks, now), None)
         await asyncio.gather(*pending)
         metrics.count("tasks", len(tasks))
         metrics.count("sla_breaches", len(tasks))
 
     async def handle_dead_letters(events: Sequence[EventT[Any]]) -> None:
         letters = [_as_dead_letter(e) for e in events]
-        await writer.write(dead_letter_rows(letters), dedup_token("dead_letters",
-                                                                   _positions(events)))
+        result = await writer.write(dead_letter_rows(letters),
+                                    dedup_token("dead_letters", _positions(events)))
+        # A refused dead letter is logged by the writer and stays on the topic: sending it
+        # back to the dead-letter topic would loop.
+        metrics.refused_rows.labels("dead_letters").inc(len(result.refused))
 
     def batched(name: str, handle: Callable[[faust.Stream[Any], Sequence[EventT[Any]]],
                                             Awaitable[Completion]]

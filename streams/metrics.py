@@ -47,6 +47,10 @@ class Metrics:
             "vigie_clickhouse_insert_retries", "Failed ClickHouse inserts, retried.", ["table"],
             registry=self.registry,
         )
+        self.refused_rows = Counter(
+            "vigie_clickhouse_refused_rows", "Rows ClickHouse refused (sent to dead letters).",
+            ["table"], registry=self.registry,
+        )
         self.sla_checks = Counter(
             "vigie_sla_checks", "Searches for overdue tasks (run by the group's leader).",
             registry=self.registry,

@@ -28,7 +28,7 @@ from rich.table import Table
 
 from ingest.simulator import Simulator
 from sinks.clickhouse import connect
-from sinks.migrate import migrate
+from sinks.migrate import migrate, retention_of
 from streams.app import Services, create_app
 from streams.brands import BrandDirectory
 from vigie.embedded import EmbeddedBroker, free_port
@@ -161,6 +161,10 @@ def run_embedded(
 ) -> int:
     """Run everything locally; returns the process exit status."""
     STATE_DIR.mkdir(exist_ok=True)
+    # The live summary owns the terminal: only warnings and errors interrupt it, and the
+    # changelog producer's "buffer full" notices (back-pressure at work) are not news.
+    logging.getLogger().setLevel(max(logging.WARNING, logging.getLogger().level))
+    logging.getLogger("faust.transport.producer").setLevel(logging.ERROR)
     with EmbeddedBroker(log_file=STATE_DIR / "tansu.log") as broker:
         settings = embedded_settings(settings, broker.bootstrap_servers)
         RUN_FILE.write_bytes(orjson.dumps({
@@ -172,7 +176,7 @@ def run_embedded(
                       f"{settings.clickhouse.path}, worker web on port {settings.web_port}")
         asyncio.run(create_topics(settings))
         clickhouse = connect(settings.clickhouse)
-        migrate(clickhouse)
+        migrate(clickhouse, retention=retention_of(settings.clickhouse))
         brands = BrandDirectory.load(settings.brands_file)
         app, services = create_app(settings, clickhouse=clickhouse, brands=brands)
         progress = Progress(target=events)
@@ -187,7 +191,8 @@ def run_embedded(
         async def watch() -> None:
             await _watch(services, progress, console, result)
 
-        worker = faust.Worker(app, loglevel="WARNING", quiet=True, redirect_stdouts=False)
+        worker = faust.Worker(app, loglevel="WARNING", quiet=True, redirect_stdouts=False,
+                              override_logging=False)  # logging is set up by the CLI
         worker.spinner = None  # the live summary owns the terminal
         try:
             worker.execute_from_commandline()

@@ -11,6 +11,7 @@ from rich.table import Table
 
 from sinks.clickhouse import connect
 from sinks.migrate import migrate as apply_migrations
+from sinks.migrate import retention_of
 from vigie.settings import load_settings
 
 console = Console()
@@ -35,14 +36,14 @@ def worker() -> None:
     """Run the stream worker against the configured Kafka and ClickHouse (production)."""
     import faust
 
-    from sinks.migrate import migrate as ensure_schema
     from streams.app import create_app
 
     settings = load_settings()
     logging.getLogger().setLevel(settings.log_level)
     app, services = create_app(settings)
-    ensure_schema(services.writer.ch)
-    faust.Worker(app, loglevel=settings.log_level).execute_from_commandline()
+    apply_migrations(services.writer.ch, retention=retention_of(settings.clickhouse))
+    faust.Worker(app, loglevel=settings.log_level,
+                 override_logging=False).execute_from_commandline()  # the CLI set up logging
 
 
 def sql(query: Annotated[str, typer.Argument(help="SQL to run on the configured ClickHouse.")]
@@ -61,9 +62,11 @@ def sql(query: Annotated[str, typer.Argument(help="SQL to run on the configured 
 
 def migrate() -> None:
     """Apply pending ClickHouse migrations from deploy/clickhouse (idempotent)."""
-    ch = connect(load_settings().clickhouse)
+    settings = load_settings().clickhouse
+    ch = connect(settings)
     try:
-        applied = apply_migrations(ch, on_applied=lambda m: console.print(f"applied {m.path.name}"))
+        applied = apply_migrations(ch, on_applied=lambda m: console.print(f"applied {m.path.name}"),
+                                   retention=retention_of(settings))
     finally:
         ch.close()
     console.print(f"{len(applied)} migration(s) applied; schema up to date.")
