@@ -26,7 +26,7 @@ from schemas.tasks import ResponseTask
 from streams.brands import BrandDirectory
 from streams.classify import Classifier, default_classifier
 from streams.dedupe import ExactDeduper, NearDuplicateIndex, tokenize
-from streams.normalize import Source, normalize_or_refuse
+from streams.normalize import Source, dead_letter, normalize_or_refuse
 from streams.route import contact_key, route
 from streams.surge.observation import Observation
 from vigie.settings import Settings
@@ -127,12 +127,18 @@ class Pipeline:
             out.ignored += not result
             for event in result:
                 out.normalized.append((event, record))
-                classified = self.classify(event, out.observations, source.position)
-                if classified is None:
-                    out.duplicates += 1
+                try:
+                    classified = self.classify(event, out.observations, source.position)
+                    if classified is None:
+                        out.duplicates += 1
+                        continue
+                    task = route(classified, self.settings.sla, self._last_private(classified))
+                except Exception as exc:  # a classifier/router bug on one event: a dead
+                    # letter with the exception, never a crash loop on the same record
+                    out.dead_letters.append(dead_letter(
+                        exc, record.value, source, stage="classify", platform=platform.value))
                     continue
                 out.classified.append((classified, record))
-                task = route(classified, self.settings.sla, self._last_private(classified))
                 if task is not None:
                     out.tasks.append(task)
         return out
