@@ -30,18 +30,23 @@ PLATEAU_MB = 64
 
 
 class FaultyClickHouse:
-    """A backend whose inserts fail (``down``) or crawl (``delay_s``) on demand."""
+    """A backend whose inserts fail (``down``), crawl (``delay_s``) or have their events
+    refused with a ClickHouse data error (``refusal``, its message) on demand."""
 
     def __init__(self, inner: ClickHouse) -> None:
         self.inner = inner
         self.down = threading.Event()
         self.delay_s = 0.0
+        self.refusal: str | None = None
         self.refused = 0
 
     def insert(self, rows: Rows, dedup_token: str | None = None) -> None:
         if self.down.is_set():
             self.refused += 1
             raise ConnectionRefusedError("simulated outage: connection refused")
+        if self.refusal and rows.table == "events":
+            self.refused += 1
+            raise RuntimeError(self.refusal)
         if self.delay_s:
             time.sleep(self.delay_s)  # a slow server, felt by the writer's thread
         self.inner.insert(rows, dedup_token)
