@@ -18,6 +18,7 @@ import signal
 import sys
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -142,10 +143,12 @@ def run_vigie(config: BenchConfig) -> None:
 
 
 def seed_dedup_keys(store: Any, count: int) -> None:
-    """Fill the dedup table's store with ``count`` ids shaped like real ones (RSS check)."""
-    base = 1_700_000_000.0
+    """Fill the dedup table's store with ``count`` ids shaped like real ones (RSS check),
+    seen in the hour before the simulated traffic starts: inside the TTL, so they stay
+    (older ones would be swept, one changelog tombstone each)."""
+    start = datetime(2026, 11, 2, 8, 0, tzinfo=UTC).timestamp()  # Simulator's default
     for i in range(count):
-        store[f"x:{1_800_000_000_000_000_000 + i * 7919}"] = base + i * 0.01
+        store[f"x:{1_800_000_000_000_000_000 + i * 7919}"] = start - 3600 + i * 3600 / count
 
 
 async def watch_clickhouse(services: Any) -> None:

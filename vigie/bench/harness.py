@@ -293,8 +293,13 @@ async def run(events: int, rate: float, seconds: float, rss_keys: int, loop: str
                           f"peak RSS {r.peak_rss_mb:.0f} MB {r.note}")
         console.print(f"[bold]latency[/]: one vigie worker at {rate:,.0f} events/s "
                       f"for {seconds:.0f} s ...")
-        lat = await latency(config("vigie", "latency", watch_clickhouse=True), paced, rate,
-                            min(3.0, seconds / 4), logs)
+        lat = None
+        try:
+            lat = await asyncio.wait_for(latency(
+                config("vigie", "latency", watch_clickhouse=True), paced, rate,
+                min(3.0, seconds / 4), logs), seconds + 240)
+        except TimeoutError:
+            console.print("[red]latency run timed out[/]")
         rss = None
         if rss_keys:
             console.print(f"[bold]memory[/]: one vigie worker with {rss_keys:,} dedup keys ...")
