@@ -203,8 +203,13 @@ async def crashed(broker: EmbeddedBroker, tmp_path_factory: pytest.TempPathFacto
     return await crash_and_recover(broker, tmp_path_factory.mktemp("crash"), full_size)
 
 
-def test_the_worker_was_killed_and_restarted_and_then_stopped_cleanly(crashed: CrashRun) -> None:
+def test_the_worker_was_killed_and_restarted_as_planned(crashed: CrashRun) -> None:
     assert crashed.starts == crashed.kills + 1
+
+
+@pytest.mark.xfail(strict=True, reason="`vigie worker` ends with SIGSEGV (-11) after a clean "
+                   "Faust shutdown on SIGTERM (see RELIABILITY.md)")
+def test_the_worker_exits_cleanly_on_sigterm(crashed: CrashRun) -> None:
     assert crashed.exit_code == 0
 
 
