@@ -32,6 +32,7 @@ from sinks.migrate import migrate, retention_of
 from streams.app import Services, create_app
 from streams.brands import BrandDirectory
 from vigie.embedded import EmbeddedBroker, free_port
+from vigie.helpdesk import Helpdesk
 from vigie.kafka import aiokafka_options, create_topics
 from vigie.settings import Settings
 
@@ -51,6 +52,7 @@ class Progress:
     invalid: int = 0
     done_sending: bool = False
     stored: int = 0
+    statuses_stored: int = 0
     started: float = field(default_factory=time.monotonic)
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
@@ -112,10 +114,11 @@ def _summary_table(services: Services, progress: Progress, rates: dict[str, floa
     for stage in ("raw", "normalized", "classified", "deadletter", "written", "tasks"):
         table.add_row(stage, f"{totals[stage]:,.0f}", f"{rates.get(stage, 0.0):,.0f}")
     table.add_row("rows in ClickHouse (this run)", f"{progress.stored:,}", "")
+    table.add_row("task statuses stored (helpdesk)", f"{progress.statuses_stored:,}", "")
     return table
 
 
-async def _watch(services: Services, progress: Progress,
+async def _watch(services: Services, progress: Progress, helpdesk: Helpdesk,
                  console: Console, result: dict[str, int]) -> None:
     """Live summary; ends the run once ``--events N`` have all arrived."""
     previous, last = services.metrics.stage_totals(), time.monotonic()
@@ -128,6 +131,11 @@ async def _watch(services: Services, progress: Progress,
                 {"t": progress.started_at.replace(tzinfo=None)},
             )
             progress.stored = int(rows.rows[0][0]) if rows.rows else 0
+            statuses = await services.writer.query(
+                "SELECT count() FROM task_status WHERE stored_at >= {t:DateTime64(3)}",
+                {"t": progress.started_at.replace(tzinfo=None)},
+            )
+            progress.statuses_stored = int(statuses.rows[0][0]) if statuses.rows else 0
             totals, now = services.metrics.stage_totals(), time.monotonic()
             rates = {k: (totals[k] - previous[k]) / (now - last) for k in totals}
             previous, last = totals, now
@@ -140,6 +148,7 @@ async def _watch(services: Services, progress: Progress,
                 progress.target is not None and progress.done_sending
                 and progress.stored >= len(progress.valid_ids)
                 and totals["deadletter"] >= progress.invalid
+                and progress.statuses_stored >= helpdesk.published > 0
             )
             if complete:
                 if live is None:
@@ -147,6 +156,7 @@ async def _watch(services: Services, progress: Progress,
                 console.print(
                     f"[green]done[/]: {len(progress.valid_ids):,} valid events in ClickHouse, "
                     f"{progress.invalid:,} invalid in the dead-letter topic, "
+                    f"{helpdesk.published:,} task statuses from the simulated helpdesk stored, "
                     f"in {time.monotonic() - progress.started:,.1f} s"
                 )
                 result["code"] = 0
@@ -181,6 +191,7 @@ def run_embedded(
         app, services = create_app(settings, clickhouse=clickhouse, brands=brands)
         progress = Progress(target=events)
         simulator = Simulator(brands, seed=seed, start=datetime.now(UTC))  # SLAs run from now
+        helpdesk = Helpdesk(settings, seed=seed)
         result = {"code": 1}
 
         @app.task
@@ -189,7 +200,11 @@ def run_embedded(
 
         @app.task
         async def watch() -> None:
-            await _watch(services, progress, console, result)
+            await _watch(services, progress, helpdesk, console, result)
+
+        @app.task
+        async def answer_tasks() -> None:
+            await helpdesk.work()
 
         worker = faust.Worker(app, loglevel="WARNING", quiet=True, redirect_stdouts=False,
                               override_logging=False)  # logging is set up by the CLI
