@@ -205,7 +205,7 @@ def _describe(exc: BaseException) -> tuple[str, str]:
 class ClickHouseWriter:
     """Serializes all ClickHouse calls of a worker on one thread."""
 
-    def __init__(self, ch: ClickHouse, metrics: Metrics, max_backoff_s: float = 30.0) -> None:
+    def __init__(self, ch: ClickHouse, metrics: Metrics, max_backoff_s: float = 5.0) -> None:
         self.ch = ch
         self.metrics = metrics
         self.max_backoff_s = max_backoff_s
@@ -225,8 +225,11 @@ class ClickHouseWriter:
         if rows.rows:
             await self._store(rows, token, 0, len(rows.rows), result)
         if result.refused:
-            log.error("ClickHouse refused %d of %d rows for %s; first: %s",
-                      len(result.refused), len(rows.rows), rows.table, result.refused[0].reason)
+            # The reason stays in the dead letters: ClickHouse quotes the refused row in it,
+            # and logs never carry message texts.
+            log.error("ClickHouse refused %d of %d rows for %s (%s)",
+                      len(result.refused), len(rows.rows), rows.table,
+                      result.refused[0].error_type)
         return result
 
     async def _store(
@@ -254,8 +257,9 @@ class ClickHouseWriter:
         def note_failure(state: RetryCallState) -> None:
             self.metrics.insert_retries.labels(rows.table).inc()
             exc = state.outcome.exception() if state.outcome else None
-            log.warning("insert into %s failed (attempt %d), retrying: %s",
-                        rows.table, state.attempt_number, exc)
+            log.warning("insert into %s failed (attempt %d), retrying: %s code=%s",
+                        rows.table, state.attempt_number, type(exc).__name__,
+                        error_code(exc) if exc else None)
 
         try:
             async for attempt in AsyncRetrying(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import orjson
 from pydantic import ValidationError
@@ -17,10 +17,11 @@ from pydantic import ValidationError
 from schemas.deadletter import DeadLetter
 from schemas.events import Platform, SocialEvent, utcnow
 from streams.adapters import adapter_for
-from streams.adapters.base import NoMessage
+from streams.adapters.base import NoMessage, PayloadError
 from streams.brands import BrandDirectory
 
 MAX_PAYLOAD_BYTES = 1_000_000
+MAX_CLOCK_SKEW = timedelta(days=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +60,13 @@ def normalize_payload(
         raise ValueError(f"payload of {len(raw)} bytes exceeds {MAX_PAYLOAD_BYTES}")
     payload = orjson.loads(raw)
     events = adapter_for(platform)(payload)
+    latest = (received_at or utcnow()) + MAX_CLOCK_SKEW
     for event in events:
+        if event.created_at > latest:
+            # A message from the future would move every event-time clock (dedup TTL,
+            # surge windows) ahead and make them forget the present.
+            raise PayloadError(
+                f"field created_at is in the future: {event.created_at:%Y-%m-%d %H:%M}")
         event.brand = brands.resolve(platform, event.addressed_to, event.text)
         event.received_at = received_at
     return events

@@ -1,7 +1,7 @@
 """Route stage: which response task (if any) a classified event calls for.
 
 Pure: channel rules from DESIGN.md's domain facts, SLA from settings. The task id is
-derived from the event id and the action, so a replay yields the same task id.
+derived from the event id alone, so a replay yields the same task id.
 """
 
 from __future__ import annotations
@@ -54,8 +54,11 @@ _MODERATED = frozenset({Risk.HATE, Risk.SCAM, Risk.SPAM, Risk.THREAT})
 BROADCAST_AT = 3
 
 
-def task_id(event_id: str, action: Action) -> str:
-    return str(uuid.uuid5(TASK_NAMESPACE, f"{event_id}|{action.value}"))
+def task_id(subject: str) -> str:
+    """One task per subject (an event, an alert, a breached task), whatever the action:
+    a replay after a restart may see other near-duplicate counts and pick another
+    action, and must still name the same task."""
+    return str(uuid.uuid5(TASK_NAMESPACE, subject))
 
 
 def contact_key(event: SocialEvent) -> str:
@@ -139,7 +142,7 @@ def route(
     if Risk.PERSONAL_DATA in event.risks:
         facts["text"] = mask_personal_data(event.text, lang=event.lang)
     return ResponseTask(
-        task_id=task_id(event.event_id, action),
+        task_id=task_id(event.event_id),
         created_at=event.created_at,
         event=facts,
         classification=event.classification(),
@@ -161,7 +164,7 @@ def route_alert(alert: Alert, sla: SlaSettings) -> ResponseTask | None:
     priority = Priority.CRITICAL if alert.severity in (Severity.HIGH, Severity.CRITICAL) \
         else Priority.HIGH
     return ResponseTask(
-        task_id=task_id(f"alert:{alert.alert_id}", Action.CRISIS_RESPONSE),
+        task_id=task_id(f"alert:{alert.alert_id}"),
         created_at=alert.detected_at,
         event={
             "event_id": alert.origin_event_id, "brand": alert.brand,

@@ -46,7 +46,7 @@ def escalation(row: list[Any], now: datetime, sla: SlaSettings) -> ResponseTask:
     raised = _HIGHER[Priority(priority)]
     event_id = f"{BREACH_PREFIX}{breached}"
     return ResponseTask(
-        task_id=task_id(event_id, Action.ESCALATE_SUPPORT),
+        task_id=task_id(event_id),
         created_at=now,
         event={"event_id": event_id, "brand": brand or None, "platform": platform or None,
                "breached_task_id": breached},

@@ -190,7 +190,10 @@ def run_embedded(
         brands = BrandDirectory.load(settings.brands_file)
         app, services = create_app(settings, clickhouse=clickhouse, brands=brands)
         progress = Progress(target=events)
-        simulator = Simulator(brands, seed=seed, start=datetime.now(UTC))  # SLAs run from now
+        # Event time starts now and advances at the sending rate, so SLAs are live and
+        # event time never runs ahead of the clock.
+        simulator = Simulator(brands, seed=seed, start=datetime.now(UTC),
+                              events_per_second=rate or 50.0)
         helpdesk = Helpdesk(settings, seed=seed)
         result = {"code": 1}
 

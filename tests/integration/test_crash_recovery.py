@@ -207,8 +207,6 @@ def test_the_worker_was_killed_and_restarted_as_planned(crashed: CrashRun) -> No
     assert crashed.starts == crashed.kills + 1
 
 
-@pytest.mark.xfail(strict=True, reason="`vigie worker` ends with SIGSEGV (-11) after a clean "
-                   "Faust shutdown on SIGTERM (see RELIABILITY.md)")
 def test_the_worker_exits_cleanly_on_sigterm(crashed: CrashRun) -> None:
     assert crashed.exit_code == 0
 
@@ -229,8 +227,6 @@ def test_every_event_that_needs_an_answer_has_a_task_also_stored(crashed: CrashR
     assert crashed.stored_tasks == len({t for s in ids.values() for t in s})
 
 
-@pytest.mark.xfail(strict=True, reason="a batch redone after a crash is routed with an empty "
-                   "near-duplicate index, and task_id depends on the action (see RELIABILITY.md)")
 def test_a_redone_batch_gives_each_event_the_same_task_id(crashed: CrashRun) -> None:
     twice = {e: ids for e, ids in crashed.task_ids_of().items() if len(ids) > 1}
     assert not twice, f"{len(twice)} events got two task ids"

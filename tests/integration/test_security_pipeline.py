@@ -108,8 +108,6 @@ async def test_masking_can_be_turned_off_for_clickhouse_text(settings: Settings)
     assert TEXT in texts
 
 
-@pytest.mark.xfail(strict=True, reason="the writer logs ClickHouse's error text, which quotes "
-                   "the refused row (see RELIABILITY.md, security findings)")
 async def test_a_clickhouse_refusal_quoting_the_row_logs_no_message_text_fake_fault(
     settings: Settings, caplog: pytest.LogCaptureFixture,
 ) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import orjson
@@ -10,7 +11,7 @@ import pytest
 from schemas.events import Platform
 from streams.adapters import ADAPTERS, NoMessage
 from streams.brands import BrandDirectory
-from streams.normalize import normalize_payload
+from streams.normalize import Source, normalize_or_refuse, normalize_payload
 
 PAYLOADS = Path(__file__).parents[1] / "data" / "payloads"
 CASES = sorted(
@@ -88,3 +89,13 @@ def test_indirect_mentions_are_attributed_by_name_even_misspelled(
     post = load("x", "indirect_post_without_user", brands)[0]
     assert (post["brand"], post["direct"], post["addressed_to"]) == ("maison_lumen", False, None)
     assert load("forum", "edited_reply_html_only", brands)[0]["brand"] == "nordbank"
+
+
+
+def test_a_message_dated_in_the_future_is_a_dead_letter_with_that_reason() -> None:
+    post = {"data": {"id": "1", "text": "hello", "author_id": "2",
+                     "created_at": "2099-01-01T00:00:00Z"}}
+    result = normalize_or_refuse(Platform.X, orjson.dumps(post), BrandDirectory.load(),
+                                 Source("raw.x", 0, 1), datetime(2026, 11, 24, tzinfo=UTC))
+    assert not isinstance(result, list)
+    assert "future" in result.reason

@@ -42,8 +42,20 @@ def worker() -> None:
     logging.getLogger().setLevel(settings.log_level)
     app, services = create_app(settings)
     apply_migrations(services.writer.ch, retention=retention_of(settings.clickhouse))
-    faust.Worker(app, loglevel=settings.log_level,
-                 override_logging=False).execute_from_commandline()  # the CLI set up logging
+    worker_ = faust.Worker(app, loglevel=settings.log_level,
+                           override_logging=False)  # the CLI set up logging
+    try:
+        worker_.execute_from_commandline()
+    except SystemExit as stop:
+        code = stop.code
+    else:
+        code = 0
+    finally:
+        # Close ClickHouse before the interpreter tears down: the embedded engine
+        # crashes the process (SIGSEGV) when its session is left to the exit handlers.
+        services.writer.close()
+        services.writer.ch.close()
+    raise typer.Exit(int(code or 0))
 
 
 def sql(query: Annotated[str, typer.Argument(help="SQL to run on the configured ClickHouse.")]
