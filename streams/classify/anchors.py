@@ -185,7 +185,11 @@ class Anchored:
         self._always = found is None
         self._words = frozenset(a.text for a in found or () if a.word)
         # A word start is looked for as a substring: one C search beats a loop over words.
-        self._substrings = tuple(a.text for a in found or () if not a.word)
+        # One that holds another ("numeroclient" holds "client") adds nothing to ``any``.
+        substrings = {a.text for a in found or () if not a.word}
+        self._substrings = tuple(
+            sorted(s for s in substrings if not any(o != s and o in s for o in substrings))
+        )
 
     def possible(self, words: AbstractSet[str], text: str) -> bool:
         """Whether ``text`` (its ``[a-z0-9]+`` runs: ``words``) holds an anchor."""
