@@ -22,9 +22,20 @@ _UPPER = re.compile(r"[A-ZÀ-ÖØ-Þ]")
 _SHOUTED_WORD = re.compile(r"\b[A-ZÀ-ÖØ-Þ]{4,}\b")
 
 
+_FOLDED = {chr(code): chr(target) for code, target in _FOLD.items()}
+_FOLDABLE = frozenset(_FOLDED)
+
+
 def fold(text: str) -> str:
-    """Lower-case and strip accents, keeping the length of ``text``."""
-    return text.lower().translate(_FOLD)
+    """Lower-case and strip accents, keeping the length of ``text``.
+
+    ``str.translate`` looks every character up (3 µs for a tweet); replacing only the
+    few foldable characters the text holds gives the same string in a fraction of that.
+    """
+    low = text.lower()
+    for char in _FOLDABLE.intersection(low):
+        low = low.replace(char, _FOLDED[char])
+    return low
 
 
 @dataclass(frozen=True, slots=True)
