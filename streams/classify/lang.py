@@ -1,12 +1,12 @@
 """Offline language identification: function words first, py3langid when unsure.
 
 Most messages carry a few unambiguous function words ("le", "the", "und"); a
-dictionary lookup per token settles them in microseconds. Function words of one
-language only settle a text even when there is a single one ("Any code for
-students?"): on the tune split py3langid agreed with every such case (29 of 29)
-at 13-30 µs a call. Mixed or function-word-free texts go to the model shipped
-inside py3langid, restricted to the languages the
-lexicons cover and built lazily once per process. A platform's own language
+dictionary lookup per token settles them in microseconds. A single one settles a
+text too ("Any code for students?") unless another supported language shares it:
+on the tune split py3langid agreed with every such case (29 of 29) at 13-30 µs
+a call. Mixed or function-word-free texts go to the model shipped inside
+py3langid, restricted to the languages the lexicons cover and built lazily once
+per process. A platform's own language
 hint wins when it names a supported language.
 """
 
@@ -38,6 +38,9 @@ _LANG_OF: dict[str, str] = {
 # The commonest words of every supported language: poor evidence on their own.
 FUNCTION_WORDS: frozenset[str] = frozenset(_LANG_OF)
 _DECISIVE_HITS = 2
+# Listed for one language but just as common in another supported one (German "du",
+# "des", "was"): never decisive alone.
+_SHARED = frozenset({"du", "des", "was"})
 
 
 @lru_cache(maxsize=1)
@@ -59,14 +62,17 @@ def detect_language(
         if code in SUPPORTED:
             return code, f"platform hint {hint!r}"
     hits: dict[str, int] = {}
+    lone = ""  # the function word, when there is exactly one
     for token in tokens:
         if (lang := _LANG_OF.get(token)) is not None:
             hits[lang] = hits.get(lang, 0) + 1
+            lone = token
     if hits:
         ranked = sorted(hits.items(), key=lambda kv: kv[1], reverse=True)
         best, count = ranked[0]
         runner_up = ranked[1][1] if len(ranked) > 1 else 0
-        if not runner_up or (count >= _DECISIVE_HITS and count >= 2 * runner_up + 1):
+        alone = count == 1 and not runner_up and lone not in _SHARED
+        if alone or (count >= _DECISIVE_HITS and count >= 2 * runner_up + 1):
             return best, f"function words {dict(ranked)}"
     cleaned = _NOISE.sub(" ", text)
     if len(_LETTERS.findall(cleaned)) < _MIN_LETTERS:
