@@ -46,15 +46,15 @@ class CueBank:
             ),
         )
 
-    def evaluate(self, folded: str, candidates: set[Cue]) -> tuple[float, list[str]]:
-        """Total weight of the cues found among ``candidates``; evidence in text order.
+    def evaluate(self, folded: str, cues: list[Cue]) -> tuple[float, list[str]]:
+        """Total weight of the ``cues`` (this bank's candidates) found; evidence in text order.
 
         Cues are searched one by one, so a match never hides another cue's overlapping one.
         """
         total = 0.0
         hits: list[tuple[int, str]] = []
-        for cue in self.cues:
-            if cue in candidates and (match := cue.pattern.search(folded)) is not None:
+        for cue in cues:
+            if (match := cue.pattern.search(folded)) is not None:
                 total += cue.weight
                 hits.append((match.start(), f"cue:{cue.name}={match.group()!r}({cue.weight:+.1f})"))
         hits.sort()
@@ -298,19 +298,27 @@ CRISIS = CueBank.build(
 BANKS: tuple[CueBank, ...] = (HATE, THREAT, SCAM, SPAM, CRISIS)
 # Each cue runs only on texts holding a word (or literal) it cannot match without.
 _GATE = Gate((cue, cue.pattern.pattern) for bank in BANKS for cue in bank.cues)
+_RISK_OF: dict[Cue, Risk] = {cue: bank.risk for bank in BANKS for cue in bank.cues}
 
 
 def detect_risks(folded: str, words: AbstractSet[str]) -> dict[Risk, list[str]]:
     """Risks whose cue weight reaches the threshold, with the evidence for each.
 
     ``words`` are the ``[a-z0-9]+`` runs of ``folded`` (see :class:`text.Prepared`).
+    A bank whose candidate cues could not reach its threshold even if all matched
+    is not searched at all (one weak cue alone is the common case).
     """
-    candidates = _GATE.candidates(words, folded)
     found: dict[Risk, list[str]] = {}
-    if not candidates:
+    by_risk: dict[Risk, list[Cue]] = {}
+    for cue in _GATE.candidates(words, folded):
+        by_risk.setdefault(_RISK_OF[cue], []).append(cue)
+    if not by_risk:
         return found
     for bank in BANKS:
-        total, evidence = bank.evaluate(folded, candidates)
+        cues = by_risk.get(bank.risk)
+        if cues is None or sum(cue.weight for cue in cues) < bank.threshold:
+            continue
+        total, evidence = bank.evaluate(folded, cues)
         if total >= bank.threshold:
             evidence.append(f"score={total:.1f}>={bank.threshold:.1f}")
             found[bank.risk] = evidence
