@@ -9,7 +9,7 @@ text are offsets in the original text (needed to mask personal data).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 _FOLD = str.maketrans(
     "àâäáãåçéèêëíìîïñóòôöõúùûüýÿœæßÀÂÄÁÃÅÇÉÈÊËÍÌÎÏÑÓÒÔÖÕÚÙÛÜÝŒÆ’‘´`«»“”",
@@ -38,9 +38,9 @@ def fold(text: str) -> str:
     return low
 
 
-@dataclass(frozen=True, slots=True)
-class Prepared:
-    """An event text in the forms the rules need, computed once."""
+class Prepared(NamedTuple):
+    """An event text in the forms the rules need, computed once (a tuple: built for
+    every event, three times cheaper than a frozen dataclass)."""
 
     raw: str
     folded: str
