@@ -39,6 +39,8 @@ _HOSTED_PLATFORMS = frozenset(
     {Platform.WEB_COMMENTS, Platform.GOOGLE_REVIEWS, Platform.TRIPADVISOR}
 )
 _OWNED_KINDS = frozenset({Kind.COMMENT, Kind.REPLY})
+_MODERATION_RISKS = frozenset({Risk.SCAM, Risk.SPAM})
+_ABUSE_RISKS = frozenset({Risk.HATE, Risk.THREAT})
 
 
 def _addressed_to_brand(event: SocialEvent) -> bool:
@@ -52,9 +54,9 @@ def detect_intent(
     event: SocialEvent, p: Prepared, sentiment: Sentiment, risks: set[Risk]
 ) -> tuple[Intent, str]:
     """The primary intent and the rule that chose it."""
-    if risks & {Risk.SCAM, Risk.SPAM}:
+    if not _MODERATION_RISKS.isdisjoint(risks):
         return Intent.OTHER, "rule:moderation risk, no customer intent"
-    if risks & {Risk.HATE, Risk.THREAT} and event.brand is None:
+    if not _ABUSE_RISKS.isdisjoint(risks) and event.brand is None:
         return Intent.OTHER, "rule:abuse between users, no brand"
     if event.kind is Kind.ARTICLE:
         return Intent.OTHER, "rule:press article"

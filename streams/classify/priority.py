@@ -16,6 +16,8 @@ PUBLIC_KINDS = frozenset(
 )
 CRITICAL_REACH = 50_000
 HIGH_REACH = 5_000
+_CRITICAL_RISKS = frozenset({Risk.THREAT, Risk.CRISIS_SIGNAL})
+_MODERATED_RISKS = frozenset({Risk.HATE, Risk.SCAM})
 
 
 def effective_reach(followers: int | None, platform: Platform) -> int:
@@ -32,12 +34,12 @@ def assign_priority(
     kind: Kind,
 ) -> tuple[Priority, str]:
     """The priority and the first rule that set it."""
-    if risks & {Risk.THREAT, Risk.CRISIS_SIGNAL}:
+    if not _CRITICAL_RISKS.isdisjoint(risks):
         return Priority.CRITICAL, "rule:threat or crisis signal"
     negative = sentiment is Sentiment.NEGATIVE
     if negative and reach >= CRITICAL_REACH:
         return Priority.CRITICAL, f"rule:negative with reach {reach}>={CRITICAL_REACH}"
-    if risks & {Risk.HATE, Risk.SCAM}:
+    if not _MODERATED_RISKS.isdisjoint(risks):
         return Priority.HIGH, "rule:hate or scam to moderate"
     if Risk.PERSONAL_DATA in risks and kind in PUBLIC_KINDS:
         return Priority.HIGH, "rule:personal data exposed in public"

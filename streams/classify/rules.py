@@ -27,6 +27,8 @@ _CHURN = Anchored(
 )
 _INFLUENCER_REACH = 10_000
 _OPINION_RISKS = frozenset({Risk.HATE, Risk.THREAT})
+_MODERATION_RISKS = frozenset({Risk.SCAM, Risk.SPAM})
+_MODERATE = frozenset({Risk.HATE, Risk.SCAM, Risk.SPAM})
 
 
 class RuleClassifier:
@@ -58,10 +60,10 @@ class RuleClassifier:
         result = score_sentiment(p, lang)
         sentiment = result.label
         sentiment_reasons = result.evidence
-        if risks & {Risk.SCAM, Risk.SPAM}:
+        if not _MODERATION_RISKS.isdisjoint(risks):
             sentiment = Sentiment.NEUTRAL
             sentiment_reasons.append("rule:scam/spam carries no opinion")
-        elif risks & _OPINION_RISKS or (
+        elif not _OPINION_RISKS.isdisjoint(risks) or (
             Risk.CRISIS_SIGNAL in risks and event.kind is not Kind.ARTICLE
         ):
             sentiment = Sentiment.NEGATIVE
@@ -90,7 +92,7 @@ class RuleClassifier:
             tags.append("churn_risk")
         if reach >= _INFLUENCER_REACH:
             tags.append("high_reach")
-        if risks & {Risk.HATE, Risk.SCAM, Risk.SPAM}:
+        if not _MODERATE.isdisjoint(risks):
             tags.append("moderate")
         return Classification.model_construct(
             lang=lang,
