@@ -15,9 +15,11 @@ beginning with ``\\b``/``^``) on folded text, where words are ``[a-z0-9]+`` runs
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
+from itertools import product
+from operator import itemgetter
 from re import _constants as sre  # type: ignore[attr-defined]
 from re import _parser  # type: ignore[attr-defined]
 from typing import Any, Generic, TypeVar
@@ -28,6 +30,8 @@ T = TypeVar("T")
 
 WORD = re.compile(r"[a-z0-9]+")
 _KEY_LENGTH = 4  # word starts are looked up by (at most) their first 4 characters
+_FIRST_CHARACTERS = itemgetter(slice(_KEY_LENGTH))
+_WORD_CHARACTERS = "abcdefghijklmnopqrstuvwxyz0123456789"
 _MAX_LEADS = 512  # literal expansions kept per pattern before giving up on precision
 _ZERO_WIDTH = frozenset({sre.AT, sre.ASSERT, sre.ASSERT_NOT})
 _BOUNDARY = "\0"  # stands for ``\b`` in a literal: a word cannot run across it
@@ -134,6 +138,17 @@ def anchors(pattern: str, *, at_word_start: bool = True) -> frozenset[Anchor] | 
     return _best(list(parsed), at_word_start)
 
 
+def _start_keys(start: str) -> Iterator[str]:
+    """The first ``_KEY_LENGTH`` characters of every word beginning with ``start``: one
+    slice per word of the text then finds them all ("pay" -> "pay", "paya", … "pay9")."""
+    if len(start) >= _KEY_LENGTH:
+        yield start[:_KEY_LENGTH]
+        return
+    for length in range(_KEY_LENGTH - len(start) + 1):
+        for tail in product(_WORD_CHARACTERS, repeat=length):
+            yield start + "".join(tail)
+
+
 class Gate(Generic[T]):
     """Patterns indexed by their anchors: which of them can match a given text."""
 
@@ -153,18 +168,18 @@ class Gate(Generic[T]):
                 elif a.word:
                     index, key = self._words, a.text
                 else:
-                    index, key = self._starts, a.text[:_KEY_LENGTH]
+                    for key in _start_keys(a.text):
+                        self._starts.setdefault(key, set()).add(value)
+                    continue
                 index.setdefault(key, set()).add(value)
         self.always = frozenset(always)
-        self._lengths = tuple(sorted({len(key) for key in self._starts}))
 
     def candidates(self, words: AbstractSet[str], text: str) -> set[T]:
         """Patterns that may match ``text``, whose ``[a-z0-9]+`` runs are ``words``."""
         found = set(self.always)
         for word in self._words.keys() & words:
             found |= self._words[word]
-        starts = {word[:length] for word in words for length in self._lengths}
-        for start in self._starts.keys() & starts:
+        for start in self._starts.keys() & set(map(_FIRST_CHARACTERS, words)):
             found |= self._starts[start]
         for literal, values in self._literals.items():
             if literal in text:
