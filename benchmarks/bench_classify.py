@@ -22,20 +22,10 @@ from ingest.simulator import Simulator
 from schemas.events import SocialEvent
 from streams.brands import BrandDirectory
 from streams.classify import Classifier, default_classifier
+from vigie.bench.report import cpu_model
 from vigie.commands.classify import classify_line
 
 EVAL_SET = Path(__file__).resolve().parents[1] / "tests" / "data" / "classify_eval.jsonl"
-
-
-def cpu_model() -> str:
-    """CPU model name from /proc/cpuinfo, else what the platform module knows."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def events_per_second(classifier: Classifier, events: list[SocialEvent], repeat: int) -> float:

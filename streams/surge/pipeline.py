@@ -14,7 +14,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, TypedDict
+
+from typing_extensions import Unpack
 
 from schemas.alerts import Alert
 from schemas.events import SocialEvent
@@ -24,6 +26,19 @@ from streams.surge.detector import SurgeDetector
 from streams.surge.observation import Observation
 
 SentimentOf = Callable[[Mapping[str, Any]], str]
+
+
+class EventFields(TypedDict):
+    """What the offline chain needs of one event (polarity already decided)."""
+
+    event_id: str
+    ts: float
+    platform: str
+    brand: str | None
+    text: str
+    author: str
+    followers: int
+    polarity: str
 
 
 def sentiment_from(classifier: Classifier) -> SentimentOf:
@@ -52,48 +67,24 @@ class SurgePipeline:
         self.events = 0
         self.spam_wave = 0
 
-    def feed(
-        self,
-        *,
-        event_id: str,
-        ts: float,
-        platform: str,
-        brand: str | None,
-        text: str,
-        author: str,
-        followers: int,
-        polarity: str,
-    ) -> list[Alert]:
+    def feed(self, **fields: Unpack[EventFields]) -> list[Alert]:
         """One event's fields; returns the alerts it caused (empty for a repeat)."""
-        observation = self.observation(
-            event_id=event_id, ts=ts, platform=platform, brand=brand, text=text,
-            author=author, followers=followers, polarity=polarity,
-        )
+        observation = self.observation(**fields)
         return [] if observation is None else observation.feed(self.detector)
 
-    def observation(
-        self,
-        *,
-        event_id: str,
-        ts: float,
-        platform: str,
-        brand: str | None,
-        text: str,
-        author: str,
-        followers: int,
-        polarity: str,
-    ) -> Observation | None:
+    def observation(self, **fields: Unpack[EventFields]) -> Observation | None:
         """What the detector is fed for this event (the stream's surge feed record);
         None for a repeat."""
+        event_id, ts, brand = fields["event_id"], fields["ts"], fields["brand"]
         if self.deduper.is_duplicate(event_id, ts):
             return None
         self.events += 1
-        tokens = tokenize(text)
-        near: NearDup = self.near.observe(brand, tokens, author, ts, event_id)
+        tokens = tokenize(fields["text"])
+        near: NearDup = self.near.observe(brand, tokens, fields["author"], ts, event_id)
         self.spam_wave += near.spam_wave
         return Observation.of(
-            ts=ts, brand=brand, platform=platform, polarity=polarity, event_id=event_id,
-            tokens=tokens, followers=followers, near=near,
+            ts=ts, brand=brand, platform=fields["platform"], polarity=fields["polarity"],
+            event_id=event_id, tokens=tokens, followers=fields["followers"], near=near,
         )
 
     def feed_record(self, record: Mapping[str, Any]) -> list[Alert]:

@@ -127,6 +127,7 @@ class Latency:
 
 
 def cpu_model() -> str:
+    """CPU model name from /proc/cpuinfo, else what the platform module knows."""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
