@@ -39,10 +39,11 @@ class Source:
         return f"{self.topic}/{self.partition}/{self.offset}"
 
 
-def _reason(exc: Exception) -> str:
+def reason_of(exc: Exception, subject: str = "payload") -> str:
+    """A one-line, human reason for a refused input (first validation error, JSON error)."""
     if isinstance(exc, ValidationError):
         first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "payload"
+        where = ".".join(str(p) for p in first["loc"]) or subject
         return f"invalid field {where}: {first['msg']}"
     if isinstance(exc, orjson.JSONDecodeError):
         return f"not valid JSON: {exc}"
@@ -78,7 +79,7 @@ def dead_letter(
     """The dead letter for ``raw`` that failed with ``exc``: original bytes and reason."""
     return DeadLetter(
         stage=stage,
-        reason=_reason(exc),
+        reason=reason_of(exc),
         error_type=type(exc).__name__,
         platform=platform,
         source_topic=source.topic,

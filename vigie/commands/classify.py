@@ -14,26 +14,16 @@ from typing import IO, Annotated, Any
 
 import orjson
 import typer
-from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
 from schemas.events import SocialEvent
 from streams.classify import Classifier, default_classifier
 from streams.classify.evaluation import LabelScore, Report, evaluate, load_cases
+from streams.normalize import reason_of
 
 err = Console(stderr=True, soft_wrap=True)
 out = Console()
-
-
-def _reason(exc: Exception) -> str:
-    if isinstance(exc, ValidationError):
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "event"
-        return f"invalid field {where}: {first['msg']}"
-    if isinstance(exc, orjson.JSONDecodeError):
-        return f"not valid JSON: {exc}"
-    return str(exc) or type(exc).__name__
 
 
 def classify_line(line: bytes, classifier: Classifier) -> dict[str, Any]:
@@ -56,7 +46,7 @@ def _classify_stream(source: IO[bytes], sink: IO[bytes], classifier: Classifier)
             record = classify_line(line, classifier)
         except Exception as exc:  # a bad line is reported, never fatal
             bad += 1
-            reason = _reason(exc)
+            reason = reason_of(exc, "event")
             err.print(f"line {number}: {reason}", markup=False, highlight=False)
             record = {"error": reason, "line": number}
         sink.write(orjson.dumps(record) + b"\n")
