@@ -11,12 +11,17 @@ data error never escapes (it is a dead letter); ClickHouse outages are retried i
 the writer, which pauses consumption.
 An unexpected exception crashes the worker *without* acknowledging, so the batch is
 redelivered after restart rather than skipped.
+
+Offsets are committed by the agents themselves, batch by batch after completion,
+through :class:`Committer` (see :mod:`streams.offsets` for why Faust's own commits
+are switched off).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -24,7 +29,10 @@ from typing import Any, cast
 
 import faust
 import orjson
-from faust.types import EventT, StreamT, TopicT
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.structs import TopicPartition
+from faust.types import TP, EventT, StreamT, TopicT
+from mode.types.signals import BaseSignalT, SignalHandlerT
 
 from schemas.alerts import Alert
 from schemas.deadletter import DeadLetter
@@ -34,6 +42,7 @@ from sinks.rows import alert_rows, dead_letter_rows, event_rows, task_rows, task
 from sinks.writer import dedup_token
 from streams.app import Services
 from streams.normalize import Source, dead_letter
+from streams.offsets import Admission, OffsetTracker, Partition
 from streams.pipeline import (
     BatchOutput,
     RawRecord,
@@ -43,6 +52,8 @@ from streams.pipeline import (
 )
 from streams.route import route_alert
 from streams.status import OVERDUE_SQL, escalation, parse_status
+from streams.web import consumer_lag
+from vigie.kafka import aiokafka_options
 
 log = logging.getLogger(__name__)
 
@@ -96,20 +107,77 @@ async def _ready(completion: Completion) -> Completion:
     return completion
 
 
+async def _nothing() -> None:
+    """The completion of a batch whose records were all left out (a hole)."""
+
+
+class Committer:
+    """The Kafka side of an :class:`OffsetTracker`: reads where newly assigned partitions
+    resume, seeks back over holes, and commits what stored batches reached."""
+
+    def __init__(self, app: faust.App, services: Services, name: str) -> None:
+        self.app, self.services, self.name = app, services, name
+        self.tracker = OffsetTracker()
+
+    async def admit(self, events: Sequence[EventT[Any]]) -> Admission:
+        records = [((e.message.topic, e.message.partition), e.message.offset) for e in events]
+        if unknown := self.tracker.unknown(p for p, _ in records):
+            self.tracker.start(await self._committed(unknown))
+        admission = self.tracker.admit(records)
+        now = time.monotonic()
+        for (topic, partition), offset in admission.holes.items():
+            if self.tracker.should_seek((topic, partition), offset, now):
+                log.warning("agent %s: the consumer skipped records of %s/%d from offset %d; "
+                            "reading them again", self.name, topic, partition, offset)
+                self.services.metrics.reread_seeks.labels(self.name).inc()
+                await self.app.consumer.seek(TP(topic, partition), offset)
+        return admission
+
+    async def commit(self, admission: Admission) -> None:
+        offsets = {TP(t, p): o for (t, p), o in self.tracker.committable(admission).items()}
+        if not offsets:
+            return
+        # Table changelog records of these batches are sent before the offsets relying on them.
+        await self.app.producer.flush()
+        # The transport's commit (the one Faust's own bookkeeping ends in); it skips
+        # partitions no longer assigned.
+        if await cast(Any, self.app.consumer)._commit(offsets):
+            self.app.monitor.on_tp_commit(offsets)
+
+    async def _committed(self, partitions: set[Partition]) -> dict[Partition, int]:
+        """The group's committed offsets; the log start where nothing was committed yet."""
+        admin = AIOKafkaAdminClient(**aiokafka_options(self.services.settings.kafka))
+        await admin.start()
+        try:
+            found = await admin.list_consumer_group_offsets(
+                self.app.conf.id, partitions=[TopicPartition(t, p) for t, p in partitions])
+        finally:
+            await admin.close()
+        positions = {(tp.topic, tp.partition): meta.offset for tp, meta in found.items()
+                     if meta.offset >= 0}
+        if fresh := [TP(t, p) for t, p in partitions if (t, p) not in positions]:
+            earliest = await self.app.consumer.earliest_offsets(*fresh)
+            positions |= {(tp.topic, tp.partition): int(earliest.get(tp) or 0) for tp in fresh}
+        return positions
+
+
 async def _consume_batches(
-    app: faust.App, stream: faust.Stream[Any], services: Services, name: str, handle: Handler
+    app: faust.App, stream: faust.Stream[Any], services: Services, committer: Committer,
+    handle: Handler,
 ) -> None:
-    """Compute each batch, then complete it (store, confirm, ack) in the background while
-    the next batch is computed; one completion at a time, in batch order. A failure
+    """Compute each batch, then complete it (store, confirm, ack, commit) in the background
+    while the next batch is computed; one completion at a time, in batch order. A failure
     crashes the worker without acknowledging that batch or any later one."""
-    sink = services.settings.sink
+    sink, name = services.settings.sink, committer.name
     in_flight: asyncio.Task[None] | None = None
     crashing: set[asyncio.Future[Any]] = set()
 
-    async def complete(events: Sequence[EventT[Any]], completion: Completion) -> None:
+    async def complete(events: Sequence[EventT[Any]], completion: Completion,
+                       admission: Admission) -> None:
         await completion
         for event in events:
-            await stream.ack(event)
+            await stream.ack(event)  # releases them (Faust waits for this on rebalance)
+        await committer.commit(admission)
 
     def crash_on_failure(task: asyncio.Task[None]) -> None:
         if not task.cancelled() and (exc := task.exception()) is not None:
@@ -122,7 +190,9 @@ async def _consume_batches(
             events: Sequence[EventT[Any]] = batch  # noack_take yields events, not values
             services.metrics.batch_size.labels(name).observe(len(events))
             try:
-                completion = await handle(events)
+                admission = await committer.admit(events)
+                kept = [events[i] for i in admission.kept]
+                completion = await handle(kept) if kept else _nothing()
             except Exception as exc:
                 log.exception("agent %s failed on a batch; stopping without acknowledging it",
                               name)
@@ -132,7 +202,7 @@ async def _consume_batches(
                 await asyncio.wait([in_flight])  # 1. the previous batch is acknowledged
                 if in_flight.cancelled() or in_flight.exception() is not None:
                     return  # crash_on_failure stops the worker
-            in_flight = asyncio.ensure_future(complete(events, completion))  # 2. this one
+            in_flight = asyncio.ensure_future(complete(events, completion, admission))  # 2.
             in_flight.add_done_callback(crash_on_failure)
         if in_flight is not None:
             await in_flight
@@ -265,7 +335,12 @@ def register_agents(app: faust.App, services: Services) -> None:
         metrics.count("deadletter", len(letters))
 
     async def escalate_overdue_tasks() -> None:
-        """SLA breaches: open tasks past due get a higher-priority escalation task."""
+        """SLA breaches: open tasks past due get a higher-priority escalation task.
+
+        Postponed while this worker's status partitions have unread statuses (after a
+        restart, say): a task marked done in that backlog would be escalated."""
+        if any(p.lag for p in await consumer_lag(app, {topics.task_status.get_topic_name()})):
+            return
         now = datetime.now(UTC)
         overdue = await writer.query(
             OVERDUE_SQL, {"now": now.replace(tzinfo=None), "limit": 1000})
@@ -287,12 +362,24 @@ def register_agents(app: faust.App, services: Services) -> None:
         # back to the dead-letter topic would loop.
         metrics.refused_rows.labels("dead_letters").inc(len(result.refused))
 
+    committers: list[Committer] = []
+
+    def forget_positions(sender: Any, *revoked: Any, signal: BaseSignalT[Any],
+                         **kwargs: Any) -> None:
+        for committer in committers:
+            committer.tracker.reset()
+
+    app.on_partitions_revoked.connect(cast(SignalHandlerT[Any], forget_positions))
+
     def batched(name: str, handle: Callable[[faust.Stream[Any], Sequence[EventT[Any]]],
                                             Awaitable[Completion]]
                 ) -> Callable[..., Awaitable[None]]:
+        committer = Committer(app, services, name)
+        committers.append(committer)
+
         async def agent(stream: StreamT[Any]) -> None:
             batches = cast(faust.Stream[Any], stream)  # noack_take is on the concrete class
-            await _consume_batches(app, batches, services, name,
+            await _consume_batches(app, batches, services, committer,
                                    lambda events: handle(batches, events))
         agent.__name__ = name
         return agent

@@ -59,6 +59,10 @@ class Metrics:
             "vigie_batch_size", "Records per processed batch.", ["agent"],
             registry=self.registry, buckets=(1, 10, 50, 100, 500, 1000, 2000, 5000, 10000),
         )
+        self.reread_seeks = Counter(
+            "vigie_reread_seeks", "Partitions sought back because the consumer skipped records.",
+            ["agent"], registry=self.registry,
+        )
         self.lag = Gauge(
             "vigie_consumer_lag", "Records not yet committed, per owned source partition.",
             ["topic", "partition"], registry=self.registry,

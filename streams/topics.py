@@ -37,6 +37,7 @@ def declare_topics(app: faust.App, names: TopicSettings) -> Topics:
             key_serializer="raw",
             value_serializer="raw",
             partitions=partitions,
+            acks=False,  # the agents commit their offsets themselves (streams.offsets)
         )
 
     return Topics(

@@ -11,7 +11,8 @@ record written by the killed worker and redelivered to the survivor is therefore
 duplicate row that must collapse, and a record the killed worker never stored must
 have been stored by the survivor.
 
-Size: ``VIGIE_SCALE_OUT_EVENTS`` (default 50,000 raw messages).
+Size: ``VIGIE_SCALE_OUT_EVENTS`` (default 50,000 raw messages); the workers' log level:
+``VIGIE_SCALE_OUT_LOG`` (default WARNING; INFO shows rebalances and re-read holes).
 """
 
 from __future__ import annotations
@@ -54,7 +55,7 @@ def worker_environment(settings: Settings, clickhouse: Path, web_port: int) -> d
     """``VIGIE_*`` variables describing ``settings`` with this worker's own shard and port."""
     shard = settings.model_copy(update={
         "clickhouse": settings.clickhouse.model_copy(update={"path": clickhouse}),
-        "web_port": web_port, "log_level": "WARNING",
+        "web_port": web_port, "log_level": os.environ.get("VIGIE_SCALE_OUT_LOG", "WARNING"),
     })
     return worker_env(shard, VIGIE_KAFKA__SESSION_TIMEOUT_S="6")
 
@@ -147,14 +148,25 @@ def union_of_shards(shards: list[Path], union: Path, database: str) -> EmbeddedC
     ch = EmbeddedClickHouse(union, database)
     migrate(ch)
     for table in ("events", "tasks"):
-        ch.command(f"INSERT INTO {table} SELECT * FROM file('{exports}/{table}-*.native', Native)")
+        # Rows kept as inserted (no collapse on insert), so FINAL must do the collapsing.
+        ch.command(f"INSERT INTO {table} SETTINGS optimize_on_insert = 0 "
+                   f"SELECT * FROM file('{exports}/{table}-*.native', Native)")
     return ch
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "open loss with two workers: in one of three runs 227 of 49,053 valid events were "
-    "missing after the victim's SIGKILL (0 in the two others; the single-worker crash test "
-    "loses none); cause not found yet"))
+def where_missing(settings: Settings, messages: list[Any], missing: set[str]) -> list[str]:
+    """The raw records (topic/partition/offset ranges) that carried the missing events."""
+    keys = {(m.platform, m.key) for m in messages
+            if any(e.event_id in missing for e in m.expected)}
+    spans: dict[str, list[int]] = {}
+    for platform in {p for p, _ in keys}:
+        topic = settings.topics.raw(platform)
+        for record in read_to_end(settings.kafka.bootstrap_servers, topic, timeout=60):
+            if (platform, record.key()) in keys:
+                spans.setdefault(f"{topic}/{record.partition()}", []).append(record.offset())
+    return [f"{tp}: {len(o)} records {min(o)}..{max(o)}" for tp, o in sorted(spans.items())]
+
+
 async def test_two_workers_share_the_partitions_and_a_killed_one_loses_and_duplicates_nothing(
     broker: EmbeddedBroker, tmp_path: Path, unique: str, workers: list[Worker],
 ) -> None:
@@ -224,6 +236,8 @@ async def test_two_workers_share_the_partitions_and_a_killed_one_loses_and_dupli
           f"{survivor_status['stages']['duplicate']['total'] if survivor_status else '?'} "
           f"duplicates")
 
+    if missing := set(expected) - stored_ids:
+        print("missing records:", where_missing(settings, messages, missing))
     assert len(task_ids) == len(tasked_events), "an event got two different tasks"
     assert task_rows == len(task_ids), "ClickHouse and the tasks topic disagree"
     assert tasked_events <= set(expected)

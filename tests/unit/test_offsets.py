@@ -1,0 +1,71 @@
+"""The offset tracker never lets a commit pass a record that was not admitted."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from streams.offsets import RESEEK_AFTER_S, OffsetTracker
+
+A, B = ("raw.x", 0), ("raw.x", 1)
+
+
+def tracker(**starts: int) -> OffsetTracker:
+    t = OffsetTracker()
+    t.start({A: starts.get("a", 0), B: starts.get("b", 0)})
+    return t
+
+
+def test_contiguous_records_are_kept_and_commit_their_end() -> None:
+    t = tracker(a=10)
+    admission = t.admit([(A, 10), (A, 11), (B, 0), (A, 12)])
+    assert admission.kept == [0, 1, 2, 3]
+    assert admission.holes == {}
+    assert t.committable(admission) == {A: 13, B: 1}
+
+
+def test_a_skipped_record_is_a_hole_and_nothing_after_it_is_kept() -> None:
+    t = tracker(a=631)
+    admission = t.admit([(B, 0), (A, 653), (A, 654), (B, 1)])
+    assert admission.kept == [0, 3]
+    assert admission.holes == {A: 631}
+    assert t.committable(admission) == {B: 2}  # A commits nothing
+    again = t.admit([(A, 631), (A, 632)])  # after the seek back
+    assert again.kept == [0, 1]
+    assert t.committable(again) == {A: 633}
+
+
+def test_redeliveries_are_kept_without_moving_the_position() -> None:
+    t = tracker(a=5)
+    t.admit([(A, 5), (A, 6)])
+    admission = t.admit([(A, 3), (A, 4), (A, 7)])
+    assert admission.kept == [0, 1, 2]
+    assert t.committable(admission) == {A: 8}
+
+
+def test_a_revocation_voids_earlier_admissions_and_forgets_positions() -> None:
+    t = tracker(a=0)
+    before = t.admit([(A, 0)])
+    t.reset()
+    assert t.committable(before) == {}
+    assert t.unknown([A, B]) == {A, B}
+
+
+def test_a_hole_is_sought_once_then_again_only_if_still_open_later() -> None:
+    t = tracker()
+    assert t.should_seek(A, 7, now=100.0)
+    assert not t.should_seek(A, 7, now=100.5)
+    assert t.should_seek(A, 7, now=100.0 + RESEEK_AFTER_S)
+    assert t.should_seek(A, 9, now=100.0 + RESEEK_AFTER_S)  # another hole: at once
+
+
+@given(st.lists(st.integers(min_value=0, max_value=40), max_size=60), st.integers(0, 5))
+def test_commits_never_pass_an_offset_that_was_not_kept(offsets: list[int], start: int) -> None:
+    t = tracker(a=start)
+    kept: set[int] = set(range(start))  # below the start: stored before
+    for size in (7, 5, 11):
+        batch, offsets = offsets[:size], offsets[size:]
+        admission = t.admit([(A, o) for o in batch])
+        kept |= {batch[i] for i in admission.kept}
+        position = t.committable(admission).get(A, start)
+        assert set(range(position)) <= kept
