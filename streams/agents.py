@@ -135,13 +135,19 @@ class Committer:
 
     async def commit(self, admission: Admission) -> None:
         offsets = {TP(t, p): o for (t, p), o in self.tracker.committable(admission).items()}
-        if not offsets:
-            return
+        if not offsets or self.app.consumer.should_stop:
+            return  # the consumer is gone (shutdown): the batch is read again after restart
         # Table changelog records of these batches are sent before the offsets relying on them.
         await self.app.producer.flush()
-        # The transport's commit (the one Faust's own bookkeeping ends in); it skips
-        # partitions no longer assigned.
-        if await cast(Any, self.app.consumer)._commit(offsets):
+        try:
+            # The transport's commit (the one Faust's own bookkeeping ends in); it skips
+            # partitions no longer assigned.
+            committed = await cast(Any, self.app.consumer)._commit(offsets)
+        except RuntimeError:  # the consumer's loop closed under us while stopping
+            if not self.app.should_stop:
+                raise
+            return
+        if committed:
             self.app.monitor.on_tp_commit(offsets)
 
     async def _committed(self, partitions: set[Partition]) -> dict[Partition, int]:
