@@ -6,6 +6,7 @@ settings it is given, so tests and ``vigie run`` can hold several apps side by s
 
 from __future__ import annotations
 
+import gc
 from dataclasses import dataclass
 
 import faust
@@ -47,6 +48,12 @@ def _credentials(kafka: KafkaSettings) -> faust.SASLCredentials | faust.SSLCrede
     return None
 
 
+# A batch allocates ~100 objects per event, and they all live until the batch is stored:
+# with CPython's default thresholds (700, 10, 10) the collector kept rescanning them and
+# took a third of the computing time (offline 198 -> 134 µs per event with these).
+GC_THRESHOLDS = (10_000, 50, 10)
+
+
 def create_app(
     settings: Settings,
     *,
@@ -55,6 +62,7 @@ def create_app(
     classifier: Classifier | None = None,
 ) -> tuple[faust.App, Services]:
     """A Faust app wired to ``settings``; ClickHouse defaults to what settings describe."""
+    gc.set_threshold(*GC_THRESHOLDS)  # process-wide: a worker process runs one app
     kafka = settings.kafka
     app = faust.App(
         kafka.consumer_group,

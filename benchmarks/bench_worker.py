@@ -1,0 +1,48 @@
+"""Throughput of vigie workers alone, on the bench's broker, backlog and no-loss check.
+
+Run: ``python benchmarks/bench_worker.py [--events N] [--workers W] [--loop uvloop]``.
+The vigie rows of ``vigie bench`` without the baselines, latency and memory runs:
+quicker to repeat while optimising. To profile the worker, run this under
+``py-spy record --subprocesses`` (the worker is a child process). Not a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import shutil
+from typing import Literal
+
+import psutil
+
+from vigie.bench.harness import WORK_DIR, Payloads, throughput
+from vigie.bench.setup import BenchConfig
+from vigie.embedded import EmbeddedBroker
+
+
+async def run(events: int, workers: int, loop: Literal["asyncio", "uvloop"]) -> None:
+    shutil.rmtree(WORK_DIR, ignore_errors=True)
+    logs = WORK_DIR / "logs"
+    logs.mkdir(parents=True)
+    backlog = Payloads.simulate(events, seed=1)
+    with EmbeddedBroker(log_file=WORK_DIR / "tansu.log") as broker:
+        tansu = next(p for p in psutil.Process().children() if "tansu" in p.name())
+        configs = [BenchConfig(scenario="vigie", bootstrap=broker.bootstrap_servers,
+                               prefix="vigie.", chdb_dir=str(WORK_DIR / f"vigie-{i}"),
+                               loop=loop) for i in range(workers)]
+        r = await throughput("vigie", configs, backlog, tansu, logs, max(120.0, events / 300))
+    print(f"vigie x{workers} ({loop}): {r.eps:,.0f} events/s, CPU {r.cpu_pct:.0f} %, "
+          f"broker CPU {r.broker_cpu_pct:.0f} %, peak RSS {r.peak_rss_mb:.0f} MB, {r.note}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--events", type=int, default=30_000)
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--loop", choices=["asyncio", "uvloop"], default="asyncio")
+    args = parser.parse_args()
+    asyncio.run(run(args.events, args.workers, args.loop))
+
+
+if __name__ == "__main__":
+    main()
