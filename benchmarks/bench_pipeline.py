@@ -13,6 +13,7 @@ over one pass instead. Not a test: numbers vary by machine.
 from __future__ import annotations
 
 import argparse
+import gc
 import hashlib
 import time
 from collections.abc import Callable
@@ -20,6 +21,7 @@ from datetime import UTC, datetime
 
 from ingest.simulator import Simulator
 from sinks.rows import event_rows, task_rows
+from streams.app import GC_THRESHOLDS
 from streams.brands import BrandDirectory
 from streams.classify import default_classifier
 from streams.pipeline import (
@@ -103,6 +105,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--profile", action="store_true", help="pyinstrument, one pass")
     args = parser.parse_args()
+    gc.set_threshold(*GC_THRESHOLDS)  # as in a worker
     settings, brands, classifier = Settings(), BrandDirectory.load(), default_classifier()
     batch = records(args.events)
 

@@ -4,11 +4,40 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Annotated
+from functools import cache
+from typing import Annotated, Any, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 EVENT_SCHEMA = "vigie.event.v1"
+
+M = TypeVar("M", bound=BaseModel)
+
+
+@cache
+def _field_names(cls: type[BaseModel]) -> tuple[str, ...]:
+    if cls.__pydantic_post_init__ or cls.__pydantic_root_model__:
+        raise TypeError(f"{cls.__name__} needs pydantic's own model_construct")
+    return tuple(cls.__pydantic_fields__)
+
+
+def assemble(cls: type[M], values: dict[str, Any], extra: dict[str, Any] | None = None) -> M:
+    """What ``cls.model_construct(**{**extra, **fields})`` makes, ``fields`` being the
+    fields of ``cls`` taken from ``values``, which holds them all, valid already (the
+    stream's hot path builds its models from validated ones).
+
+    Without model_construct's per-field look-up of aliases and defaults: 4.7 -> 1.0 µs
+    for a ClassifiedEvent, equal objects (test_pipeline_wire).
+    """
+    names = _field_names(cls)
+    model = cls.__new__(cls)
+    object.__setattr__(model, "__dict__", {name: values[name] for name in names})
+    object.__setattr__(model, "__pydantic_fields_set__", set(names))
+    object.__setattr__(model, "__pydantic_extra__", {
+        key: value for key, value in (extra or {}).items() if key not in cls.__pydantic_fields__
+    } if cls.model_config.get("extra") == "allow" else None)
+    object.__setattr__(model, "__pydantic_private__", None)
+    return model
 
 
 class Platform(StrEnum):
@@ -165,19 +194,12 @@ class ClassifiedEvent(SocialEvent):
     ) -> ClassifiedEvent:
         """The event with its labels, built without validation: both are validated models
         already, so their values are copied as they are (the stream's hot path)."""
-        fields = {**event.__dict__, **(event.__pydantic_extra__ or {})}
-        fields.update(labels.__dict__, risks=list(labels.risks), tags=list(labels.tags),
+        fields = {**event.__dict__, **labels.__dict__}
+        fields.update(risks=list(labels.risks), tags=list(labels.tags),
                       reasons=dict(labels.reasons), lang=labels.lang or event.lang,
                       dup_cluster=dup_cluster, dup_count=dup_count)
-        return cls.model_construct(**fields)
+        return assemble(cls, fields, dict(event.__pydantic_extra__ or {}))
 
     def classification(self) -> Classification:
-        return Classification(
-            lang=self.lang,
-            sentiment=self.sentiment,
-            intent=self.intent,
-            risks=self.risks,
-            priority=self.priority,
-            tags=self.tags,
-            reasons=self.reasons,
-        )
+        """The labels of this (validated) event, as the model tasks carry."""
+        return assemble(Classification, self.__dict__)

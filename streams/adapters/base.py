@@ -116,12 +116,16 @@ def objects(value: Any, field: str) -> list[Json]:
     return items
 
 
+# Unicode category Cc (C0 and C1 controls, DEL) but tab and newline: one C-level pass
+# instead of a category look-up per character (11 µs per event).
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
 def clean_text(value: Any, field: str = "text") -> str:
     """NFC-normalized text with control characters (but not newlines) removed."""
     if not isinstance(value, str):
         raise PayloadError(f"field {field} must be a string")
-    text = unicodedata.normalize("NFC", value)
-    return "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch) != "Cc").strip()
+    return _CONTROL.sub("", unicodedata.normalize("NFC", value)).strip()
 
 
 def optional_text(value: Any, field: str = "text") -> str:

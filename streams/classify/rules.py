@@ -7,7 +7,7 @@ Every label gets its evidence in ``reasons`` so the ops team sees why.
 
 from __future__ import annotations
 
-from schemas.events import Classification, Kind, Risk, Sentiment, SocialEvent
+from schemas.events import Classification, Kind, Risk, Sentiment, SocialEvent, assemble
 from streams.classify.anchors import Anchored
 from streams.classify.intent import detect_intent
 from streams.classify.lang import detect_language
@@ -94,12 +94,7 @@ class RuleClassifier:
             tags.append("high_reach")
         if not _MODERATE.isdisjoint(risks):
             tags.append("moderate")
-        return Classification.model_construct(
-            lang=lang,
-            sentiment=sentiment,
-            intent=intent,
-            risks=sorted(risks),
-            priority=priority,
-            tags=tags,
-            reasons=reasons,
-        )
+        return assemble(Classification, {
+            "lang": lang, "sentiment": sentiment, "intent": intent, "risks": sorted(risks),
+            "priority": priority, "tags": tags, "reasons": reasons,
+        })

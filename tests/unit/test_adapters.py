@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 
 from schemas.events import Platform
 from streams.adapters import ADAPTERS, NoMessage
+from streams.adapters.base import clean_text
 from streams.brands import BrandDirectory
 from streams.normalize import Source, normalize_or_refuse, normalize_payload
 
@@ -99,3 +101,11 @@ def test_a_message_dated_in_the_future_is_a_dead_letter_with_that_reason() -> No
                                  Source("raw.x", 0, 1), datetime(2026, 11, 24, tzinfo=UTC))
     assert not isinstance(result, list)
     assert "future" in result.reason
+
+
+def test_clean_text_drops_exactly_the_control_characters_but_tab_and_newline() -> None:
+    every = "".join(map(chr, range(0x2FF))) + "\u2028\ufeff\U0001f600 e\u0301"
+    expected = "".join(
+        ch for ch in unicodedata.normalize("NFC", every)
+        if ch in "\n\t" or unicodedata.category(ch) != "Cc").strip()
+    assert clean_text(every) == expected

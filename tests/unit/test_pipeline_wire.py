@@ -5,7 +5,7 @@ from __future__ import annotations
 import orjson
 
 from ingest.simulator import Simulator
-from schemas.events import Classification, ClassifiedEvent, Intent, Risk, Sentiment
+from schemas.events import Classification, ClassifiedEvent, Intent, Risk, Sentiment, assemble
 from streams.brands import BrandDirectory
 from streams.dedupe import NearDup
 from streams.pipeline import (
@@ -76,3 +76,24 @@ def test_slices_of_a_batch_add_up_to_the_whole_batch() -> None:
     assert sliced.duplicates == whole.duplicates > 0
     assert [t.task_id for t in sliced.tasks] == [t.task_id for t in whole.tasks]
     assert sliced.observations == whole.observations
+
+
+def test_assemble_makes_what_model_construct_makes() -> None:
+    event = Simulator(BrandDirectory.load(), seed=7).event(Simulator(
+        BrandDirectory.load()).platforms[2])
+    event.__pydantic_extra__ = {"change": "edited", "sentiment": "shadowed by the label"}
+    labels = Classification(lang="en", sentiment=Sentiment.NEGATIVE, intent=Intent.COMPLAINT,
+                            risks=[Risk.SPAM], tags=["x"], reasons={"risk": ["r"]})
+    fast = ClassifiedEvent.of(event, labels, dup_cluster="k", dup_count=2)
+    slow = ClassifiedEvent.model_construct(**{
+        **event.__pydantic_extra__, **event.__dict__, **labels.__dict__,
+        "dup_cluster": "k", "dup_count": 2})
+    for a, b in ((fast, slow), (fast.classification(), Classification(**labels.model_dump()))):
+        assert a == b
+        assert a.__dict__ == b.__dict__
+        assert list(a.__dict__) == list(b.__dict__)
+        assert a.model_fields_set == b.model_fields_set
+        assert a.__pydantic_extra__ == b.__pydantic_extra__
+        assert encode(a) == encode(b)
+    assert fast.__pydantic_extra__ == {"change": "edited"}
+    assert assemble(Classification, labels.__dict__).__pydantic_extra__ is None
