@@ -36,6 +36,12 @@ class KafkaSettings(BaseModel):
     session_timeout_s: float = 30.0
     heartbeat_interval_s: float = 3.0
     replication_factor: int = 1
+    producer_linger_ms: int = Field(
+        default=10, ge=0, description="How long the producer waits to fill a batch.")
+    producer_batch_bytes: int = Field(
+        default=256 * 1024, ge=1024,
+        description="Largest producer batch per partition (aiokafka's default, 16 KiB, "
+        "holds ~25 output records: 8-12 % fewer events/s in the bench).")
 
 
 class TopicSettings(BaseModel):

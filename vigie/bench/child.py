@@ -70,7 +70,8 @@ async def run_limit(config: BenchConfig) -> None:
         session_timeout_ms=int(settings.kafka.session_timeout_s * 1000),
         heartbeat_interval_ms=int(settings.kafka.heartbeat_interval_s * 1000),
     )
-    producer = AIOKafkaProducer(**options, acks="all", linger_ms=5)
+    producer = AIOKafkaProducer(**options, acks="all", linger_ms=settings.kafka.producer_linger_ms,
+                                max_batch_size=settings.kafka.producer_batch_bytes)
     await consumer.start()
     await producer.start()
     done = 0

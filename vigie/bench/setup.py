@@ -68,7 +68,8 @@ def faust_app_options(settings: Settings) -> dict[str, Any]:
         "broker_commit_interval": 1.0,
         "consumer_auto_offset_reset": "earliest",
         "producer_acks": -1,
-        "producer_linger_ms": 5,
+        "producer_linger_ms": kafka.producer_linger_ms,
+        "producer_max_batch_size": kafka.producer_batch_bytes,
         "store": "memory://",
         "topic_partitions": settings.topics.partitions,
     }
