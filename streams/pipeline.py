@@ -84,7 +84,7 @@ def _received_at(record: RawRecord) -> datetime | None:
 
 def dedup_key(event: SocialEvent) -> str:
     """An edit or a deletion keeps the message's id but is news: it has a key of its own."""
-    change = getattr(event, "change", None)
+    change = (event.__pydantic_extra__ or {}).get("change")  # getattr: 2 µs, via an exception
     return f"{event.event_id}|{change}" if change else event.event_id
 
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import random
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from schemas.events import Author, ClassifiedEvent, Intent, Kind, Platform, Priority, Risk
 from schemas.tasks import Action, Queue, ResponseLevel
-from streams.route import can_dm, route
+from streams.route import TASK_NAMESPACE, can_dm, route, task_id
 from vigie.settings import SlaSettings
 
 SLA = SlaSettings(around_the_clock=["critical", "high", "normal", "low"])
@@ -90,3 +92,9 @@ def test_the_task_id_is_the_same_on_replay_and_the_deadline_follows_the_sla() ->
     assert first.task_id == again.task_id
     assert first.due_by == NOW + timedelta(minutes=SLA.normal_minutes)
     assert first.key == "t1"
+
+
+def test_task_ids_are_the_uuid5_of_their_subject() -> None:
+    rng = random.Random(1)
+    subjects = [f"x:{rng.randrange(10**18)}" for _ in range(2000)] + ["alert:é€😀", "", "a" * 300]
+    assert all(task_id(s) == str(uuid.uuid5(TASK_NAMESPACE, s)) for s in subjects)
