@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import random
+
 import orjson
+from aiokafka.partitioner import DefaultPartitioner
 
 from ingest.simulator import Simulator
 from schemas.events import Classification, ClassifiedEvent, Intent, Risk, Sentiment, assemble
+from streams.app import partition_for
 from streams.brands import BrandDirectory
 from streams.dedupe import NearDup
 from streams.pipeline import (
@@ -97,3 +101,13 @@ def test_assemble_makes_what_model_construct_makes() -> None:
         assert encode(a) == encode(b)
     assert fast.__pydantic_extra__ == {"change": "edited"}
     assert assemble(Classification, labels.__dict__).__pydantic_extra__ is None
+
+
+def test_the_producer_partitions_keys_as_aiokafka_does() -> None:
+    rng = random.Random(0)
+    keys = [rng.randbytes(rng.randrange(60)) for _ in range(5000)]
+    keys += [b"x:1800000000000000123", "é€".encode(), b"aurore_air"] * 2
+    for partitions in ([0], [0, 1, 2, 3], list(range(15))):
+        assert [partition_for(k, partitions, partitions) for k in keys] == [
+            DefaultPartitioner()(k, partitions, partitions) for k in keys]
+    assert partition_for(None, [0, 1, 2, 3], [2]) == 2
