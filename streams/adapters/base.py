@@ -34,6 +34,9 @@ class NoMessage(PayloadError):
 
 
 Json = Mapping[str, Any]
+# What a JSON object may be: dict (what orjson gives) first, so isinstance takes its
+# exact-type fast path instead of the Mapping ABC's check (~18 checks per payload).
+OBJECT = (dict, Mapping)
 
 
 class Change(StrEnum):
@@ -60,7 +63,7 @@ class Adapter:
     parse: Callable[[Json], list[SocialEvent]]
 
     def __call__(self, payload: Json) -> list[SocialEvent]:
-        if not isinstance(payload, Mapping):
+        if not isinstance(payload, OBJECT):
             raise PayloadError(f"{self.platform.value} payload must be a JSON object")
         events = self.parse(payload)
         if not events:
@@ -72,7 +75,7 @@ def require(obj: Any, *path: str) -> Any:
     """``obj[path[0]][path[1]]…``, or a PayloadError naming the missing field."""
     current: Any = obj
     for i, key in enumerate(path):
-        if not isinstance(current, Mapping) or key not in current or current[key] is None:
+        if not isinstance(current, OBJECT) or key not in current or current[key] is None:
             raise PayloadError(f"missing field {'.'.join(path[: i + 1])}")
         current = current[key]
     return current
@@ -81,7 +84,7 @@ def require(obj: Any, *path: str) -> Any:
 def optional(obj: Any, *path: str) -> Any:
     current: Any = obj
     for key in path:
-        if not isinstance(current, Mapping) or key not in current:
+        if not isinstance(current, OBJECT) or key not in current:
             return None
         current = current[key]
     return current
@@ -90,7 +93,7 @@ def optional(obj: Any, *path: str) -> Any:
 def require_object(obj: Any, *path: str) -> Json:
     """Like :func:`require`, and the value must be a JSON object."""
     value = require(obj, *path)
-    if not isinstance(value, Mapping):
+    if not isinstance(value, OBJECT):
         raise PayloadError(f"field {'.'.join(path)} must be an object")
     return value
 
@@ -111,7 +114,7 @@ def objects(value: Any, field: str) -> list[Json]:
     if value is None:
         return []
     items = as_list(value, field)
-    if not all(isinstance(item, Mapping) for item in items):
+    if not all(isinstance(item, OBJECT) for item in items):
         raise PayloadError(f"field {field} must be a list of objects")
     return items
 
@@ -174,7 +177,7 @@ def lang_hint(value: Any) -> str | None:
 
 def embedded_json(value: Any, field: str) -> Json:
     """A JSON object sent as a string inside the payload (TikTok's ``content``)."""
-    if isinstance(value, Mapping):
+    if isinstance(value, OBJECT):
         return value
     if not isinstance(value, str):
         raise PayloadError(f"field {field} must be a JSON string")
@@ -182,7 +185,7 @@ def embedded_json(value: Any, field: str) -> Json:
         parsed = orjson.loads(value)
     except orjson.JSONDecodeError as exc:
         raise PayloadError(f"field {field} is not valid JSON") from exc
-    if not isinstance(parsed, Mapping):
+    if not isinstance(parsed, OBJECT):
         raise PayloadError(f"field {field} must hold a JSON object")
     return parsed
 
