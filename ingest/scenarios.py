@@ -9,7 +9,8 @@ its expected polarity as a ``sentiment`` extra key; texts are written so that a
 classifier finds the same signal. Deterministic for a given seed.
 
 The simulator renders these events as raw platform payloads; this module only
-decides what is said, where, when and by whom.
+decides what is said, where, when and by whom. ``vigie run`` scripts its incident
+with the same building blocks (:func:`traffic`, :func:`spike`, the stories).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import bisect
 import itertools
 import math
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -302,11 +303,11 @@ def _ramp(up: float, hold: float, down: float, peak: float) -> Callable[[float],
     return rate
 
 
-def _spike(brand: str, polarity: Sentiment, platforms: dict[Platform, float], start: float,
-           minutes: tuple[float, float, float], peak: float, story: Story, label: str,
-           origin_followers: int = 0, deadline: float | None = None) -> tuple[Burst, Incident]:
+def spike(brand: str, polarity: Sentiment, platforms: dict[Platform, float], begin: datetime,
+          minutes: tuple[float, float, float], peak: float, story: Story, label: str,
+          origin_followers: int = 0, deadline: float | None = None) -> tuple[Burst, Incident]:
+    """A burst of ``story`` messages (rise, plateau, decay, in minutes) and its ground truth."""
     up, hold, down = minutes
-    begin = _at(start)
     end = begin + timedelta(minutes=up + hold + down)
     origin = f"x:origin-{brand}-{begin:%H%M}" if origin_followers else None
     burst = Burst(brand, polarity, platforms, begin, end, _ramp(up, hold, down, peak), story,
@@ -318,27 +319,27 @@ def _spike(brand: str, polarity: Sentiment, platforms: dict[Platform, float], st
 
 def _scripts() -> dict[str, Script]:
     neg, pos = Sentiment.NEGATIVE, Sentiment.POSITIVE
-    sharp = _spike("aurore_air", neg, {Platform.X: 0.6, Platform.FACEBOOK: 0.2,
-                                       Platform.INSTAGRAM: 0.1, Platform.TIKTOK: 0.1},
-                   10.1, (3, 30, 60), 40.0, CANCELLATION, "flight cancellation in Nice",
-                   origin_followers=250_000, deadline=10)
+    sharp = spike("aurore_air", neg, {Platform.X: 0.6, Platform.FACEBOOK: 0.2,
+                                      Platform.INSTAGRAM: 0.1, Platform.TIKTOK: 0.1},
+                  _at(10.1), (3, 30, 60), 40.0, CANCELLATION, "flight cancellation in Nice",
+                  origin_followers=250_000, deadline=10)
     slow_platforms = {Platform.X: 0.3, Platform.TIKTOK: 0.2, Platform.INSTAGRAM: 0.15,
                       Platform.FACEBOOK: 0.1, Platform.YOUTUBE: 0.1, Platform.NEWS: 0.05,
                       Platform.FORUM: 0.1}
-    slow = _spike("velo_city", neg, slow_platforms, 10.5, (180, 60, 60), 4.0 * 5.0,
-                  BATTERY_FIRE, "battery fires, building over 3 hours", deadline=45)
-    viral = _spike("velo_city", pos, {Platform.TIKTOK: 0.4, Platform.INSTAGRAM: 0.3,
-                                      Platform.X: 0.2, Platform.YOUTUBE: 0.1},
-                   17.0, (20, 90, 60), 60.0, CAMPAIGN, "ad campaign going viral")
-    night = _spike("maison_lumen", neg, {Platform.X: 0.5, Platform.FACEBOOK: 0.3,
-                                         Platform.GOOGLE_REVIEWS: 0.2},
-                   2.5, (5, 30, 15), 2.0, DOUBLE_CHARGE, "night-time double charges")
-    strike = _spike("aurore_air", neg, {Platform.X: 0.5, Platform.FACEBOOK: 0.2,
-                                        Platform.INSTAGRAM: 0.2, Platform.NEWS: 0.1},
-                    11.0, (15, 90, 60), 60.0, STRIKE, "surprise strike")
-    bank = _spike("nordbank", neg, {Platform.X: 0.5, Platform.FACEBOOK: 0.2,
-                                    Platform.GOOGLE_REVIEWS: 0.1, Platform.FORUM: 0.2},
-                  12.0, (10, 60, 40), 30.0, BANK_OUTAGE, "banking app outage")
+    slow = spike("velo_city", neg, slow_platforms, _at(10.5), (180, 60, 60), 4.0 * 5.0,
+                 BATTERY_FIRE, "battery fires, building over 3 hours", deadline=45)
+    viral = spike("velo_city", pos, {Platform.TIKTOK: 0.4, Platform.INSTAGRAM: 0.3,
+                                     Platform.X: 0.2, Platform.YOUTUBE: 0.1},
+                  _at(17.0), (20, 90, 60), 60.0, CAMPAIGN, "ad campaign going viral")
+    night = spike("maison_lumen", neg, {Platform.X: 0.5, Platform.FACEBOOK: 0.3,
+                                        Platform.GOOGLE_REVIEWS: 0.2},
+                  _at(2.5), (5, 30, 15), 2.0, DOUBLE_CHARGE, "night-time double charges")
+    strike = spike("aurore_air", neg, {Platform.X: 0.5, Platform.FACEBOOK: 0.2,
+                                       Platform.INSTAGRAM: 0.2, Platform.NEWS: 0.1},
+                   _at(11.0), (15, 90, 60), 60.0, STRIKE, "surprise strike")
+    bank = spike("nordbank", neg, {Platform.X: 0.5, Platform.FACEBOOK: 0.2,
+                                   Platform.GOOGLE_REVIEWS: 0.1, Platform.FORUM: 0.2},
+                 _at(12.0), (10, 60, 40), 30.0, BANK_OUTAGE, "banking app outage")
     wave = Burst("maison_lumen", neg, {Platform.X: 0.6, Platform.FACEBOOK: 0.2,
                                        Platform.INSTAGRAM: 0.2},
                  _at(15.0), _at(15.5), lambda _t: 30.0, bots=True)
@@ -401,11 +402,13 @@ class _Picker:
 class _Writer:
     """Turns (brand, polarity, platform, second) decisions into ``SocialEvent``s."""
 
-    def __init__(self, rng: random.Random, directory: BrandDirectory) -> None:
+    def __init__(self, rng: random.Random, directory: BrandDirectory, ids: str,
+                 platforms: dict[Platform, float]) -> None:
         self.rng = rng
         self.directory = directory
+        self.ids = ids
         self.serial = 0
-        self.mix = _Picker(PLATFORM_MIX)
+        self.mix = _Picker(platforms)
 
     def everyday_text(self, brand: Brand, polarity: Sentiment) -> str:
         rng = self.rng
@@ -427,7 +430,7 @@ class _Writer:
         if followers is None:
             followers = rng.randrange(3, 40) if bot else int(rng.paretovariate(1.1) * 30)
         return SocialEvent(
-            event_id=event_id or f"{platform.value}:sc{self.serial:09d}",
+            event_id=event_id or f"{platform.value}:{self.ids}{self.serial:09d}",
             platform=platform,
             kind=rng.choice(KINDS[platform]),
             brand=brand.key,
@@ -439,20 +442,30 @@ class _Writer:
         )
 
 
+def traffic(script: Script, start: datetime, minutes: int, seed: int,
+            directory: BrandDirectory, *, brands: Collection[str] | None = None,
+            platforms: dict[Platform, float] = PLATFORM_MIX,
+            ids: str = "sc") -> Iterator[SocialEvent]:
+    """``minutes`` of the script's traffic from ``start``, in event-time order.
 
-def _generate(script: Script, seed: int, directory: BrandDirectory) -> Iterator[SocialEvent]:
+    Everyday messages of ``brands`` (every brand of the directory by default) follow
+    the daily cycle, spread over ``platforms`` (shares); the script's bursts and
+    outages apply where they overlap the window. Event ids are
+    ``<platform>:<ids><serial>``: give traffic that goes to the same pipeline
+    distinct ``ids``.
+    """
     rng = random.Random(seed)
-    writer = _Writer(rng, directory)
-    brands = list(directory.brands.values())
+    writer = _Writer(rng, directory, ids, platforms)
+    talked_about = [b for b in directory.brands.values() if brands is None or b.key in brands]
     pickers = [_Picker(burst.platforms) for burst in script.bursts]
-    start = SCRIPTED_DAY - DAY
-    day_level = {(day, b.key): rng.uniform(0.95, 1.05) for day in range(2) for b in brands}
-    for minute in range(2 * 24 * 60):
+    days = range(-(-minutes // 1440))
+    day_level = {(day, b.key): rng.uniform(0.95, 1.05) for day in days for b in talked_about}
+    for minute in range(minutes):
         moment = start + timedelta(minutes=minute)
         day = minute // 1440
         batch: list[SocialEvent] = []
         noise = rng.gammavariate(1 / script.noise**2, script.noise**2) if script.noise else 1.0
-        for brand in brands:
+        for brand in talked_about:
             level = PEAK_RATE.get(brand.key, 8.0) * script.volume * day_level[day, brand.key]
             rate = level * _cycle(moment) * noise
             for polarity, share in POLARITY_MIX.items():
@@ -489,6 +502,7 @@ def _generate(script: Script, seed: int, directory: BrandDirectory) -> Iterator[
 def scenario(name: str, seed: int = 0, directory: BrandDirectory | None = None) -> Scenario:
     """The named scenario (a key of :data:`SCENARIOS`); same seed, same events."""
     script = SCENARIOS[name]
-    events = _generate(script, seed, directory or BrandDirectory.load())
+    events = traffic(script, SCRIPTED_DAY - DAY, 2 * 1440, seed,
+                     directory or BrandDirectory.load())
     return Scenario(name, script.description, SCRIPTED_DAY - DAY, SCRIPTED_DAY, events,
                     list(script.incidents))

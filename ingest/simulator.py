@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import math
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -317,7 +317,10 @@ def _malformed(rng: random.Random, payload: bytes) -> bytes:
 
 
 class Simulator:
-    """Simulated multi-brand traffic on every platform, following a daily cycle."""
+    """Simulated multi-brand traffic on every platform, following a daily cycle.
+
+    The traffic is about every monitored brand, or only those of ``brand_keys``.
+    """
 
     def __init__(
         self,
@@ -330,6 +333,7 @@ class Simulator:
         duplicate_share: float = 0.01,
         misspelled_share: float = 0.1,
         platforms: tuple[Platform, ...] | None = None,
+        brand_keys: Collection[str] | None = None,
     ) -> None:
         self.brands = brands
         self.rng = random.Random(seed)
@@ -340,7 +344,8 @@ class Simulator:
         self.misspelled_share = misspelled_share
         self.platforms = platforms or tuple(ENCODERS)
         self._serial = 0
-        self._monitored = [b for b in brands.brands.values() if not b.competitor]
+        self._monitored = [b for b in brands.brands.values()
+                           if not b.competitor and (brand_keys is None or b.key in brand_keys)]
 
     def _tick(self) -> datetime:
         """Advance the clock by one exponential gap at the rate of this hour of the day."""
