@@ -2,22 +2,47 @@
 
 Starts Tansu on a free loopback port and the embedded ClickHouse in
 ``.vigie/clickhouse``, creates topics and tables, then runs the Faust worker in this
-process with two extra tasks: the simulated ingest agent (an aiokafka producer) and
-the live summary. With ``--events N`` it stops once every valid simulated event is in
-ClickHouse and every invalid one reached the dead-letter topic.
+process with three extra tasks: the simulated ingest agent (an aiokafka producer), a
+simulated helpdesk answering the tasks, and the live summary.
+
+With ``--events N`` the run also shows the surge detector at work, which needs
+history: a minute's baseline is learned from the same hour on previous days. The
+ingest agent first publishes the last 25 minutes of that hour yesterday for the
+incident's brand (Aurore Air, whose scripted everyday traffic is on X), then the live
+traffic: 3 minutes of event time from half past the hour (at most an hour ago, two
+around midnight, see :func:`live_start`), N simulated deliveries
+about the other brands (malformed and repeated ones included) merged with Aurore
+Air's scripted minutes, in which a surprise strike sets off a negative spike on X and
+Facebook. ``--events N`` counts the simulated deliveries; the history and Aurore
+Air's live minutes come on top (a few hundred each).
+
+The detector ignores an event whose minute has closed (30 s after its end), and the
+worker interleaves partitions: records published together may be processed minutes
+out of event-time order. So the history goes to a single partition of ``raw.x``,
+where order holds, and the live traffic is published one detector minute at a time,
+each once the worker has processed everything before it.
+
+The run stops once every valid event (history included) is in ClickHouse, every
+invalid one reached the dead-letter topic, every helpdesk status is stored and the
+alert is stored; with no alert 20 s after the rest, it says so and exits 1. Without
+``--events``: traffic about every brand from now, paced, until Ctrl-C, no history.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import heapq
 import logging
 import os
 import signal
 import time
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from operator import attrgetter
 from pathlib import Path
+from typing import NamedTuple
 
 import faust
 import orjson
@@ -26,11 +51,14 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
-from ingest.simulator import Simulator
+from ingest.scenarios import DAY, SCENARIOS, STRIKE, Incident, Script, spike, traffic
+from ingest.simulator import RawMessage, Simulator, daily_rate, for_wire, render
+from schemas.events import Platform, Sentiment, SocialEvent
 from sinks.clickhouse import connect
 from sinks.migrate import migrate, retention_of
 from streams.app import Services, create_app
 from streams.brands import BrandDirectory
+from streams.surge import SurgeConfig
 from vigie.embedded import EmbeddedBroker, free_port
 from vigie.helpdesk import Helpdesk
 from vigie.kafka import aiokafka_options, create_topics
@@ -41,18 +69,46 @@ log = logging.getLogger(__name__)
 STATE_DIR = Path(".vigie")
 RUN_FILE = STATE_DIR / "run.json"
 
+INCIDENT_BRAND = "aurore_air"
+# More than the 20 minutes an hour bin needs, counted from the first event's minute.
+HISTORY_MINUTES = 25
+LIVE_MINUTES = 3
+ALERT_WAIT_S = 20.0
+# A minute closes in the detector this long after its end: live slices end there.
+LATENESS_S = SurgeConfig().lateness
+
+
+class Delivery(NamedTuple):
+    """One raw payload, its event time, and the partition it must go to (None: by key)."""
+
+    at: datetime
+    message: RawMessage
+    partition: int | None = None
+
+
+@dataclass
+class Traffic:
+    """What the simulated ingest agent publishes: the history, then the live traffic."""
+
+    history: list[Delivery]
+    live: Iterator[Delivery]
+    incident: Incident | None = None
+
 
 @dataclass
 class Progress:
     """What the simulated ingest agent sent, and what the pipeline must end with."""
 
     target: int | None
+    history: int = 0
+    expect_alert: bool = False
     sent: int = 0
     valid_ids: set[str] = field(default_factory=set)
     invalid: int = 0
     done_sending: bool = False
     stored: int = 0
     statuses_stored: int = 0
+    alerts: int = 0
     started: float = field(default_factory=time.monotonic)
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
@@ -72,35 +128,110 @@ def embedded_settings(settings: Settings, bootstrap: str) -> Settings:
     })
 
 
-async def _feed(settings: Settings, simulator: Simulator, progress: Progress,
-                rate: float | None) -> None:
-    """The simulated ingest agent: raw payloads, unchanged, to ``raw.<platform>``."""
+def live_start(now: datetime) -> datetime:
+    """The latest half past an hour before ``now``, but never 23:30 (22:30 instead).
+
+    A minute's baseline interpolates between the two nearest hour bins: from half
+    past, the first minutes lean almost only on the hour the history covers. From
+    23:30 the other bin is midnight's, of which the detector has no earlier day.
+    """
+    start = now.replace(minute=30, second=0, microsecond=0)
+    if start > now:
+        start -= timedelta(hours=1)
+    if start.hour == 23:
+        start -= timedelta(hours=1)
+    return start
+
+
+def _simulated(messages: Iterable[RawMessage], start: datetime) -> Iterator[Delivery]:
+    """Deliveries with their event time (a broken or repeated one: the one before's)."""
+    at = start
+    for message in messages:
+        if message.expected:
+            at = message.expected[0].created_at
+        yield Delivery(at, message)
+
+
+def _scripted(events: Iterable[SocialEvent], brands: BrandDirectory,
+              partition: int | None = None) -> Iterator[Delivery]:
+    return (Delivery(e.created_at, render(for_wire(e, brands)), partition) for e in events)
+
+
+def demo_traffic(brands: BrandDirectory, *, events: int | None, rate: float | None,
+                 seed: int, now: datetime) -> Traffic:
+    """The run's traffic (see the module doc): simulated, scripted where it must be."""
+    if events is None:
+        simulator = Simulator(brands, seed=seed, start=now, events_per_second=rate or 50.0)
+        return Traffic([], _simulated(simulator.messages(10**12), now))
+    start = live_start(now)
+    on_x = {Platform.X: 1.0}
+    burst, incident = spike(
+        INCIDENT_BRAND, Sentiment.NEGATIVE, {Platform.X: 0.6, Platform.FACEBOOK: 0.4}, start,
+        (1.0, 1.0, 1.0), 40.0, STRIKE, "surprise strike", origin_followers=250_000)
+    hour_end = start + timedelta(minutes=30)
+    history = traffic(SCENARIOS["quiet_day"], hour_end - DAY - timedelta(minutes=HISTORY_MINUTES),
+                      HISTORY_MINUTES, seed, brands, brands={INCIDENT_BRAND}, platforms=on_x,
+                      ids="hist")
+    scripted = traffic(Script(incident.label, bursts=(burst,), incidents=(incident,)), start,
+                       LIVE_MINUTES, seed + 1, brands, brands={INCIDENT_BRAND},
+                       platforms=on_x, ids="live")
+    # The incident's brand is scripted only: at the simulator's rate, a history to match
+    # would be tens of thousands of messages. The N simulated deliveries about the
+    # other brands span the same minutes as the script.
+    peak = max(events, 1) / (LIVE_MINUTES * 60 * daily_rate(start))
+    simulator = Simulator(brands, seed=seed, start=start, events_per_second=peak,
+                          brand_keys=set(brands.brands) - {INCIDENT_BRAND})
+    live = heapq.merge(_simulated(simulator.messages(events), start),
+                       _scripted(scripted, brands), key=attrgetter("at"))
+    # One partition of raw.x keeps the history in event-time order.
+    return Traffic(list(_scripted(history, brands, partition=0)), live, incident)
+
+
+async def _feed(settings: Settings, traffic: Traffic, progress: Progress,
+                rate: float | None, processed: Callable[[], float]) -> None:
+    """The simulated ingest agent: raw payloads, unchanged, to ``raw.<platform>``; the
+    history first, then, once the worker has processed it, the live traffic (paced at
+    ``rate`` when given)."""
     producer = AIOKafkaProducer(**aiokafka_options(settings.kafka), acks="all", linger_ms=5)
     await producer.start()
     try:
-        count = progress.target if progress.target is not None else 10**12
-        started = time.monotonic()
-        for message in simulator.messages(count):
-            headers = [
-                ("platform", message.platform.value.encode()),
-                ("received_at", datetime.now(UTC).isoformat().encode()),
-                ("source", b"simulator"),
-            ]
-            await producer.send(settings.topics.raw(message.platform), message.value,
-                                key=message.key, headers=headers)
-            progress.sent += 1
-            progress.valid_ids.update(e.event_id for e in message.expected)
-            progress.invalid += message.malformed
-            if rate and progress.sent % 50 == 0:
-                ahead = progress.sent / rate - (time.monotonic() - started)
-                if ahead > 0:
-                    await asyncio.sleep(ahead)
-            elif progress.sent % 1000 == 0:
-                await asyncio.sleep(0)
-        await producer.flush()
+        await _publish(producer, settings, traffic.history, progress, None, None)
+        await _publish(producer, settings, traffic.live, progress, rate, processed)
         progress.done_sending = True
     finally:
         await producer.stop()
+
+
+async def _publish(producer: AIOKafkaProducer, settings: Settings,
+                   deliveries: Iterable[Delivery], progress: Progress, rate: float | None,
+                   processed: Callable[[], float] | None) -> None:
+    """Send ``deliveries``; given ``processed`` (records the worker has processed), one
+    detector minute at a time, each once the worker is done with every record before."""
+    started, current = time.monotonic(), None
+    for sent, (at, message, partition) in enumerate(deliveries, start=1):
+        minute = int((at.timestamp() - LATENESS_S) // 60)
+        if processed is not None and minute != current:
+            await producer.flush()
+            while processed() < progress.sent:  # noqa: ASYNC110 (a metric: nothing to await)
+                await asyncio.sleep(0.01)
+            current = minute
+        headers = [
+            ("platform", message.platform.value.encode()),
+            ("received_at", datetime.now(UTC).isoformat().encode()),
+            ("source", b"simulator"),
+        ]
+        await producer.send(settings.topics.raw(message.platform), message.value,
+                            key=message.key, partition=partition, headers=headers)
+        progress.sent += 1
+        progress.valid_ids.update(e.event_id for e in message.expected)
+        progress.invalid += message.malformed
+        if rate and sent % 50 == 0:
+            ahead = sent / rate - (time.monotonic() - started)
+            if ahead > 0:
+                await asyncio.sleep(ahead)
+        elif sent % 1000 == 0:
+            await asyncio.sleep(0)
+    await producer.flush()
 
 
 def _summary_table(services: Services, progress: Progress, rates: dict[str, float]) -> Table:
@@ -110,32 +241,42 @@ def _summary_table(services: Services, progress: Progress, rates: dict[str, floa
     table.add_column("stage")
     table.add_column("total", justify="right")
     table.add_column("events/s", justify="right")
-    table.add_row("ingested (simulator)", f"{progress.sent:,}", "")
+    table.add_row("ingested (simulated)", f"{progress.sent:,}", "")
+    table.add_row("  of which yesterday's history", f"{progress.history:,}", "")
     for stage in ("raw", "normalized", "classified", "deadletter", "written", "tasks"):
         table.add_row(stage, f"{totals[stage]:,.0f}", f"{rates.get(stage, 0.0):,.0f}")
     table.add_row("rows in ClickHouse (this run)", f"{progress.stored:,}", "")
     table.add_row("task statuses stored (helpdesk)", f"{progress.statuses_stored:,}", "")
+    table.add_row("alerts stored (surge detector)", f"{progress.alerts:,}", "")
     return table
+
+
+async def _count(services: Services, progress: Progress, query: str) -> int:
+    """A count over the rows this run stored."""
+    rows = await services.writer.query(
+        query, {"t": progress.started_at.replace(tzinfo=None)})
+    return int(rows.rows[0][0]) if rows.rows else 0
 
 
 async def _watch(services: Services, progress: Progress, helpdesk: Helpdesk,
                  console: Console, result: dict[str, int]) -> None:
-    """Live summary; ends the run once ``--events N`` have all arrived."""
+    """Live summary; ends the run once ``--events N`` have all arrived (and the alert,
+    or ``ALERT_WAIT_S`` after the rest without it)."""
     previous, last = services.metrics.stage_totals(), time.monotonic()
+    stored_all_at: float | None = None
     live = Live(console=console, auto_refresh=False) if console.is_terminal else None
     with live or contextlib.nullcontext():
         while True:
             await asyncio.sleep(1.0)
-            rows = await services.writer.query(
-                "SELECT uniqExact(event_id) FROM events WHERE processed_at >= {t:DateTime64(3)}",
-                {"t": progress.started_at.replace(tzinfo=None)},
-            )
-            progress.stored = int(rows.rows[0][0]) if rows.rows else 0
-            statuses = await services.writer.query(
-                "SELECT count() FROM task_status WHERE stored_at >= {t:DateTime64(3)}",
-                {"t": progress.started_at.replace(tzinfo=None)},
-            )
-            progress.statuses_stored = int(statuses.rows[0][0]) if statuses.rows else 0
+            progress.stored = await _count(
+                services, progress,
+                "SELECT uniqExact(event_id) FROM events WHERE processed_at >= {t:DateTime64(3)}")
+            progress.statuses_stored = await _count(
+                services, progress,
+                "SELECT count() FROM task_status WHERE stored_at >= {t:DateTime64(3)}")
+            progress.alerts = await _count(
+                services, progress,
+                "SELECT count() FROM alerts WHERE stored_at >= {t:DateTime64(3)}")
             totals, now = services.metrics.stage_totals(), time.monotonic()
             rates = {k: (totals[k] - previous[k]) / (now - last) for k in totals}
             previous, last = totals, now
@@ -144,25 +285,39 @@ async def _watch(services: Services, progress: Progress, helpdesk: Helpdesk,
                 live.update(table, refresh=True)
             elif int(now - progress.started) % 5 == 0:
                 console.print(table)
-            complete = (
+            stored_all = (
                 progress.target is not None and progress.done_sending
                 and progress.stored >= len(progress.valid_ids)
                 and totals["deadletter"] >= progress.invalid
                 and progress.statuses_stored >= helpdesk.published > 0
             )
-            if complete:
-                if live is None:
-                    console.print(table)
+            if not stored_all:
+                continue
+            stored_all_at = stored_all_at or now
+            alerted = progress.alerts > 0 or not progress.expect_alert
+            if not alerted and now - stored_all_at < ALERT_WAIT_S:
+                continue
+            if live is None:
+                console.print(table)
+            if alerted:
                 console.print(
-                    f"[green]done[/]: {len(progress.valid_ids):,} valid events in ClickHouse, "
+                    f"[green]done[/]: {len(progress.valid_ids):,} valid events in ClickHouse "
+                    f"({progress.history:,} of them yesterday's history), "
                     f"{progress.invalid:,} invalid in the dead-letter topic, "
+                    f"{progress.alerts:,} alert{'' if progress.alerts == 1 else 's'} "
+                    "from the surge detector, "
                     f"{helpdesk.published:,} task statuses from the simulated helpdesk stored, "
-                    f"in {time.monotonic() - progress.started:,.1f} s"
+                    f"in {now - progress.started:,.1f} s"
                 )
                 result["code"] = 0
-                # The worker's own SIGTERM handler shuts everything down in order.
-                os.kill(os.getpid(), signal.SIGTERM)
-                return
+            else:
+                console.print(
+                    f"[red]no alert[/]: every event is stored, but the surge detector raised "
+                    f"no alert on the scripted incident within {ALERT_WAIT_S:.0f} s"
+                )
+            # The worker's own SIGTERM handler shuts everything down in order.
+            os.kill(os.getpid(), signal.SIGTERM)
+            return
 
 
 def run_embedded(
@@ -189,17 +344,25 @@ def run_embedded(
         migrate(clickhouse, retention=retention_of(settings.clickhouse))
         brands = BrandDirectory.load(settings.brands_file)
         app, services = create_app(settings, clickhouse=clickhouse, brands=brands)
-        progress = Progress(target=events)
-        # Event time starts now and advances at the sending rate, so SLAs are live and
-        # event time never runs ahead of the clock.
-        simulator = Simulator(brands, seed=seed, start=datetime.now(UTC),
-                              events_per_second=rate or 50.0)
+        traffic = demo_traffic(brands, events=events, rate=rate, seed=seed,
+                               now=datetime.now(UTC))
+        progress = Progress(target=events, history=len(traffic.history),
+                            expect_alert=traffic.incident is not None)
+        if traffic.incident and traffic.history:
+            console.print(
+                f"history: {len(traffic.history):,} messages about {traffic.incident.brand} "
+                f"from yesterday {traffic.history[0].at:%H:%M} UTC; live traffic from "
+                f"{traffic.incident.start:%H:%M} UTC, scripted incident: "
+                f"{traffic.incident.label}")
         helpdesk = Helpdesk(settings, seed=seed)
         result = {"code": 1}
 
+        def processed() -> float:
+            return services.metrics.stage_totals()["raw"]
+
         @app.task
         async def feed() -> None:
-            await _feed(settings, simulator, progress, rate)
+            await _feed(settings, traffic, progress, rate, processed)
 
         @app.task
         async def watch() -> None:

@@ -1,0 +1,74 @@
+"""`vigie run --events N` as a newcomer runs it: every table filled, an alert among them."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from schemas.alerts import Alert, AlertKind, AlertStatus, Polarity
+from sinks.clickhouse import EmbeddedClickHouse
+from sinks.rows import ALERT_COLUMNS
+from vigie.runner import HISTORY_MINUTES, INCIDENT_BRAND
+
+VIGIE = str(Path(sys.executable).parent / "vigie")
+
+
+def rows_of(ch: EmbeddedClickHouse, sql: str) -> list[dict[str, Any]]:
+    result = ch.query(sql)
+    return [dict(zip(result.columns, row, strict=True)) for row in result.rows]
+
+
+def alert_of(row: dict[str, Any]) -> Alert:
+    """The alert message an ``alerts`` row was stored from (nulls are stored as '')."""
+    message = {k: v for k, v in row.items() if k != "stored_at"}
+    for key in ("brand", "polarity", "origin_event_id"):
+        message[key] = message[key] or None
+    return Alert.model_validate(message)
+
+
+def test_a_small_run_fills_every_table_and_the_detector_fires_on_the_incident(
+    tmp_path: Path,
+) -> None:
+    run = subprocess.run([VIGIE, "run", "--events", "1000"], cwd=tmp_path, capture_output=True,
+                         text=True, timeout=180,
+                         env={k: v for k, v in os.environ.items() if not k.startswith("VIGIE_")})
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "done" in run.stdout
+
+    ch = EmbeddedClickHouse(tmp_path / ".vigie" / "clickhouse", "vigie")
+    try:
+        counts = {r["name"]: r["total_rows"] for r in rows_of(
+            ch, "SELECT name, total_rows FROM system.tables "
+                "WHERE database = currentDatabase() AND total_rows IS NOT NULL")}
+        alerts = [alert_of(r) for r in rows_of(
+            ch, f"SELECT {', '.join(ALERT_COLUMNS)} FROM alerts ORDER BY sequence")]
+        [history] = rows_of(
+            ch, "SELECT count() AS n, min(created_at) AS first, max(processed_at) AS done, "
+                "groupUniqArray(platform) AS platforms, groupUniqArray(brand) AS brands "
+                "FROM events WHERE event_id LIKE 'x:hist%'")
+        [live] = rows_of(
+            ch, "SELECT min(created_at) AS first, min(processed_at) AS begun FROM events "
+                "WHERE event_id NOT LIKE 'x:hist%'")
+    finally:
+        ch.close()
+
+    assert {"events", "dead_letters", "tasks", "task_status", "alerts", "events_per_minute"} \
+        <= counts.keys()
+    assert all(counts.values()), counts
+    assert alerts[0].kind is AlertKind.SPIKE
+    assert alerts[0].status is AlertStatus.OPEN
+    assert alerts[0].brand == INCIDENT_BRAND
+    assert alerts[0].polarity is Polarity.NEGATIVE
+    assert int(history["n"]) > 0
+    assert history["platforms"] == ["x"]
+    assert history["brands"] == [INCIDENT_BRAND]
+    # Yesterday's last minutes of the hour whose second half the live part starts.
+    since = (datetime.fromisoformat(history["first"]) + timedelta(days=1)
+             - datetime.fromisoformat(live["first"]))
+    assert timedelta(minutes=29 - HISTORY_MINUTES) <= since < timedelta(minutes=30)
+    # Processed before the live part was sent.
+    assert datetime.fromisoformat(history["done"]) < datetime.fromisoformat(live["begun"])
