@@ -20,6 +20,7 @@ are switched off).
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
@@ -176,6 +177,7 @@ async def _consume_batches(
     crashes the worker without acknowledging that batch or any later one."""
     sink, name = services.settings.sink, committer.name
     in_flight: asyncio.Task[None] | None = None
+    waiting: Completion | None = None  # computed, not yet scheduled
     crashing: set[asyncio.Future[Any]] = set()
 
     async def complete(events: Sequence[EventT[Any]], completion: Completion,
@@ -198,7 +200,7 @@ async def _consume_batches(
             try:
                 admission = await committer.admit(events)
                 kept = [events[i] for i in admission.kept]
-                completion = await handle(kept) if kept else _nothing()
+                waiting = await handle(kept) if kept else _nothing()
             except Exception as exc:
                 log.exception("agent %s failed on a batch; stopping without acknowledging it",
                               name)
@@ -208,13 +210,17 @@ async def _consume_batches(
                 await asyncio.wait([in_flight])  # 1. the previous batch is acknowledged
                 if in_flight.cancelled() or in_flight.exception() is not None:
                     return  # crash_on_failure stops the worker
-            in_flight = asyncio.ensure_future(complete(events, completion, admission))  # 2.
+            in_flight = asyncio.ensure_future(complete(events, waiting, admission))  # 2.
             in_flight.add_done_callback(crash_on_failure)
+            waiting = None
         if in_flight is not None:
             await in_flight
     finally:
+        # Unacknowledged batches are redelivered after the restart.
         if in_flight is not None and not in_flight.done():
-            in_flight.cancel()  # unacknowledged: redelivered after the restart
+            in_flight.cancel()
+        if inspect.iscoroutine(waiting):
+            waiting.close()  # stopped before it was scheduled: never started, nothing to undo
 
 
 def register_agents(app: faust.App, services: Services) -> None:

@@ -34,6 +34,9 @@ from vigie.kafka import create_topics
 from vigie.settings import Settings
 
 SEED = 20261102
+# The run happens in the module fixture, inside the first test's time limit: the full
+# size (~5 min here) needs more than the suite's default.
+pytestmark = pytest.mark.timeout(1800)
 
 
 def crash_settings(broker: EmbeddedBroker, directory: Path) -> Settings:
