@@ -43,7 +43,7 @@ from sinks.rows import alert_rows, dead_letter_rows, event_rows, task_rows, task
 from sinks.writer import dedup_token
 from streams.app import Services
 from streams.normalize import Source, dead_letter
-from streams.offsets import Admission, OffsetTracker, Partition
+from streams.offsets import RESEEK_AFTER_S, Admission, OffsetTracker, Partition
 from streams.pipeline import (
     BatchOutput,
     RawRecord,
@@ -126,20 +126,30 @@ class Committer:
             self.tracker.start(await self._committed(unknown))
         admission = self.tracker.admit(records)
         now = time.monotonic()
-        for (topic, partition), offset in admission.holes.items():
-            if self.tracker.should_seek((topic, partition), offset, now):
-                log.warning("agent %s: the consumer skipped records of %s/%d from offset %d; "
-                            "reading them again", self.name, topic, partition, offset)
-                self.services.metrics.reread_seeks.labels(self.name).inc()
-                await self.app.consumer.seek(TP(topic, partition), offset)
+        for partition, offset in admission.holes.items():
+            if self.tracker.should_seek(partition, offset, now):
+                await self._seek_back(partition, offset)
         return admission
+
+    async def reseek_stalled(self) -> None:
+        """Seek again the holes that stayed open with no newer record to reveal them."""
+        now = time.monotonic()
+        for partition, offset in self.tracker.stalled(now).items():
+            if self.tracker.should_seek(partition, offset, now):
+                await self._seek_back(partition, offset)
+
+    async def _seek_back(self, partition: Partition, offset: int) -> None:
+        topic, number = partition
+        log.warning("agent %s: the consumer skipped records of %s/%d from offset %d; "
+                    "reading them again", self.name, topic, number, offset)
+        self.services.metrics.reread_seeks.labels(self.name).inc()
+        await self.app.consumer.seek(TP(topic, number), offset)
 
     async def commit(self, admission: Admission) -> None:
         offsets = {TP(t, p): o for (t, p), o in self.tracker.committable(admission).items()}
         if not offsets or self.app.consumer.should_stop:
             return  # the consumer is gone (shutdown): the batch is read again after restart
-        # Table changelog records of these batches are sent before the offsets relying on them.
-        await self.app.producer.flush()
+        await self._changelog_confirmed()
         try:
             # The transport's commit (the one Faust's own bookkeeping ends in); it skips
             # partitions no longer assigned.
@@ -150,6 +160,16 @@ class Committer:
             return
         if committed:
             self.app.monitor.on_tp_commit(offsets)
+
+    async def _changelog_confirmed(self) -> None:
+        """Table changelog records written so far are confirmed by the broker, so the
+        offsets that rely on them never get ahead of them (a restart restores them).
+
+        Table writes wait in Faust's producer buffer; its ``flush()`` gives up after
+        0.1 s without progress, so the buffered records are awaited one by one first."""
+        producer = self.app.producer
+        await asyncio.gather(*list(cast(Any, producer.buffer.pending)._queue))
+        await producer.flush()  # and what the buffer already handed to the client
 
     async def _committed(self, partitions: set[Partition]) -> dict[Partition, int]:
         """The group's committed offsets; the log start where nothing was committed yet."""
@@ -382,6 +402,12 @@ def register_agents(app: faust.App, services: Services) -> None:
             committer.tracker.reset()
 
     app.on_partitions_revoked.connect(cast(SignalHandlerT[Any], forget_positions))
+
+    async def reseek_stalled_holes() -> None:
+        for committer in committers:
+            await committer.reseek_stalled()
+
+    app.timer(RESEEK_AFTER_S, name="vigie.reseek_stalled_holes")(reseek_stalled_holes)
 
     def batched(name: str, handle: Callable[[faust.Stream[Any], Sequence[EventT[Any]]],
                                             Awaitable[Completion]]

@@ -121,6 +121,10 @@ def create_app(
         web_bind=settings.web_host,
         web_in_thread=False,
     )
+    # Table writes wait in the producer buffer; past this size Faust stalls consumption
+    # record by record with a warning each. A batch writes up to one changelog record per
+    # event, so the bound is two batches (the committer drains it before each commit).
+    app.producer.buffer.max_messages = 2 * settings.sink.batch_size
     metrics = Metrics()
     tables = declare_tables(app, settings)
     services = Services(

@@ -10,7 +10,9 @@ never commits it) and each agent keeps an :class:`OffsetTracker`:
 - a record is *admitted* only if it is the next offset of its partition, or an
   earlier one (a redelivery, harmless: dedup and ReplacingMergeTree absorb it);
 - a later record reveals a *hole*: it and the rest of its partition in the batch are
-  left out, and the caller seeks the partition back to the first missing offset;
+  left out, and the caller seeks the partition back to the first missing offset, and
+  again while the hole stays open (:meth:`OffsetTracker.stalled`): the re-read records
+  can be dropped by the same stale read position;
 - a batch, once stored, commits the positions its admission reached. Completions run
   in batch order, so a commit never passes a record that was not stored.
 
@@ -76,6 +78,7 @@ class OffsetTracker:
             kept.append(index)
             if offset == expected:
                 self._next[partition] = expected + 1
+                self._sought.pop(partition, None)  # the hole, if any, is closed
             reached[partition] = self._next[partition]
         return Admission(kept, holes, reached, self.generation)
 
@@ -87,6 +90,15 @@ class OffsetTracker:
             return False
         self._sought[partition] = (offset, now)
         return True
+
+    def stalled(self, now: float) -> dict[Partition, int]:
+        """Holes sought back to more than :data:`RESEEK_AFTER_S` ago and still open.
+
+        A hole is normally found again, and sought again, by the next records of its
+        partition; when the consumer dropped the re-read records and the partition has
+        no newer ones, nothing arrives to reveal it, so it must be looked for."""
+        return {partition: offset for partition, (offset, at) in self._sought.items()
+                if now - at >= RESEEK_AFTER_S and self._next.get(partition) == offset}
 
     def committable(self, admission: Admission) -> dict[Partition, int]:
         """The positions ``admission`` may commit now that its batch is stored."""

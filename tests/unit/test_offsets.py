@@ -59,6 +59,16 @@ def test_a_hole_is_sought_once_then_again_only_if_still_open_later() -> None:
     assert t.should_seek(A, 9, now=100.0 + RESEEK_AFTER_S)  # another hole: at once
 
 
+def test_a_hole_left_open_with_nothing_newer_arriving_is_found_stalled() -> None:
+    t = tracker(a=631)
+    holes = t.admit([(A, 653)]).holes
+    assert t.should_seek(A, holes[A], now=100.0)
+    assert t.stalled(now=100.0 + RESEEK_AFTER_S / 2) == {}
+    assert t.stalled(now=100.0 + RESEEK_AFTER_S) == {A: 631}  # the re-read never came
+    t.admit([(A, 631)])
+    assert t.stalled(now=200.0) == {}, "a hole is closed by its missing record"
+
+
 @given(st.lists(st.integers(min_value=0, max_value=40), max_size=60), st.integers(0, 5))
 def test_commits_never_pass_an_offset_that_was_not_kept(offsets: list[int], start: int) -> None:
     t = tracker(a=start)
