@@ -143,7 +143,13 @@ class Committer:
         log.warning("agent %s: the consumer skipped records of %s/%d from offset %d; "
                     "reading them again", self.name, topic, number, offset)
         self.services.metrics.reread_seeks.labels(self.name).inc()
-        await self.app.consumer.seek(TP(topic, number), offset)
+        # Not ``app.consumer.seek``: it moves the client from this thread while the
+        # consumer's own thread may be fetching (KeyError in the client's fetcher).
+        consumer = cast(Any, self.app.consumer)
+        client = consumer._thread
+        tp = TP(topic, number)
+        await client.call_thread(client._ensure_consumer().seek, tp, offset)
+        consumer._read_offset[tp] = offset
 
     async def commit(self, admission: Admission) -> None:
         offsets = {TP(t, p): o for (t, p), o in self.tracker.committable(admission).items()}

@@ -47,6 +47,14 @@ def partitions_of(settings: Settings, topic: str) -> int:
     return 1 if topic == settings.topics.surge else settings.topics.partitions
 
 
+def configs_of(settings: Settings, topic: str) -> dict[str, str]:
+    """Topic configuration set at creation: raw topics hold the unmasked payloads, so
+    their retention is bounded explicitly rather than left to the broker default."""
+    if topic in settings.topics.all_raw():
+        return {"retention.ms": str(settings.topics.raw_retention_hours * 3_600_000)}
+    return {}
+
+
 async def create_topics(settings: Settings) -> None:
     """Create every topic vigie uses (idempotent), with the configured partitions."""
     admin = AIOKafkaAdminClient(**aiokafka_options(settings.kafka))
@@ -54,7 +62,8 @@ async def create_topics(settings: Settings) -> None:
     try:
         existing = set(await admin.list_topics())
         missing = [
-            NewTopic(name, partitions_of(settings, name), settings.kafka.replication_factor)
+            NewTopic(name, partitions_of(settings, name), settings.kafka.replication_factor,
+                     topic_configs=configs_of(settings, name))
             for name in topic_names(settings) if name not in existing
         ]
         if missing:

@@ -1,19 +1,27 @@
 """The one settings object of vigie, read from ``VIGIE_*`` environment variables.
 
 Nested sections use a double underscore: ``VIGIE_KAFKA__BOOTSTRAP_SERVERS``,
-``VIGIE_CLICKHOUSE__URL``, ``VIGIE_TOPICS__PARTITIONS``. Build it once at the edge
-(the CLI) with :func:`load_settings` and pass it down; nothing reads the
-environment anywhere else.
+``VIGIE_CLICKHOUSE__URL``, ``VIGIE_TOPICS__PARTITIONS``. A secret can also come from a
+file (Docker and Kubernetes secrets): ``VIGIE_CLICKHOUSE__PASSWORD_FILE=/run/secrets/ch``.
+Build it once at the edge (the CLI) with :func:`load_settings` and pass it down;
+nothing reads the environment anywhere else.
 """
 
 from __future__ import annotations
 
+import os
+import types
 from datetime import timedelta
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel, Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 from schemas.events import Platform
 
@@ -59,6 +67,10 @@ class TopicSettings(BaseModel):
         description="Internal, one partition: the detector sees every event in time order.",
     )
     partitions: int = Field(default=4, ge=1)
+    raw_retention_hours: int = Field(
+        default=168, ge=1,
+        description="Retention of the raw topics, the only place unmasked payloads live "
+        "(set on the topics vigie creates; 7 days: enough to replay after an incident).")
 
     def raw(self, platform: Platform) -> str:
         """The raw topic of one platform, e.g. ``raw.x``."""
@@ -201,11 +213,68 @@ class Settings(BaseSettings):
         default=10_000, ge=0, description="`/ready` fails while the worker lags more records."
     )
 
+    @classmethod
+    def settings_customise_sources(
+        cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return init_settings, env_settings, SecretFiles(settings_cls)
+
     @model_validator(mode="after")
     def _sasl_needs_credentials(self) -> Settings:
         if self.kafka.security_protocol.startswith("SASL") and not self.kafka.sasl_username:
             raise ValueError("SASL security protocol requires VIGIE_KAFKA__SASL_USERNAME")
         return self
+
+
+class SecretFiles(PydanticBaseSettingsSource):
+    """``VIGIE_<secret>_FILE``: a secret read from a file; the variable itself wins.
+
+    Only fields typed as secrets are read this way, so ``VIGIE_BRANDS_FILE`` stays the
+    path it names."""
+
+    PREFIX, SUFFIX = "VIGIE_", "_FILE"
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # everything is done in __call__
+
+    def __call__(self) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        for variable, path in os.environ.items():
+            if not (variable.startswith(self.PREFIX) and variable.endswith(self.SUFFIX)):
+                continue
+            keys = variable[len(self.PREFIX):-len(self.SUFFIX)].lower().split("__")
+            if not _is_secret(self.settings_cls, keys):
+                continue
+            try:
+                secret = Path(path).read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise ValueError(f"{variable}: cannot read the secret file: {exc}") from exc
+            node = values
+            for key in keys[:-1]:
+                node = node.setdefault(key, {})
+            node[keys[-1]] = secret
+        return values
+
+
+def _is_secret(model: type[BaseModel], keys: list[str]) -> bool:
+    """Whether ``keys`` is the path of a ``SecretStr`` field in ``model``."""
+    field = model.model_fields.get(keys[0])
+    if field is None:
+        return False
+    types_ = _members(field.annotation)
+    if len(keys) == 1:
+        return SecretStr in types_
+    nested = [t for t in types_ if isinstance(t, type) and issubclass(t, BaseModel)]
+    return bool(nested) and _is_secret(nested[0], keys[1:])
+
+
+def _members(annotation: Any) -> tuple[Any, ...]:
+    """The types of ``X | None`` (or of a plain ``X``)."""
+    if get_origin(annotation) in (Union, types.UnionType):
+        return get_args(annotation)
+    return (annotation,)
 
 
 def load_settings(**overrides: object) -> Settings:

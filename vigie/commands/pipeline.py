@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import io
 import logging
+import signal
 from typing import Annotated
 
 import typer
@@ -44,6 +47,7 @@ def worker() -> None:
     apply_migrations(services.writer.ch, retention=retention_of(settings.clickhouse))
     worker_ = faust.Worker(app, loglevel=settings.log_level,
                            override_logging=False)  # the CLI set up logging
+    signal.signal(signal.SIGUSR1, lambda *_: _log_task_stacks(worker_.loop))
     try:
         worker_.execute_from_commandline()
     except SystemExit as stop:
@@ -56,6 +60,14 @@ def worker() -> None:
         services.writer.close()
         services.writer.ch.close()
     raise typer.Exit(int(code or 0))
+
+
+def _log_task_stacks(loop: asyncio.AbstractEventLoop) -> None:
+    """``kill -USR1 <worker pid>``: where each coroutine of a stalled worker waits."""
+    out = io.StringIO()
+    for task in asyncio.all_tasks(loop):
+        task.print_stack(limit=8, file=out)
+    logging.getLogger("vigie.worker").warning("coroutine stacks:\n%s", out.getvalue())
 
 
 def sql(query: Annotated[str, typer.Argument(help="SQL to run on the configured ClickHouse.")]
