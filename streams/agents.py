@@ -145,11 +145,8 @@ class Committer:
         self.services.metrics.reread_seeks.labels(self.name).inc()
         # Not ``app.consumer.seek``: it moves the client from this thread while the
         # consumer's own thread may be fetching (KeyError in the client's fetcher).
-        consumer = cast(Any, self.app.consumer)
-        client = consumer._thread
-        tp = TP(topic, number)
-        await client.call_thread(client._ensure_consumer().seek, tp, offset)
-        consumer._read_offset[tp] = offset
+        client = cast(Any, self.app.consumer)._thread
+        await client.call_thread(client._ensure_consumer().seek, TP(topic, number), offset)
 
     async def commit(self, admission: Admission) -> None:
         offsets = {TP(t, p): o for (t, p), o in self.tracker.committable(admission).items()}

@@ -12,6 +12,7 @@ import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any, cast
 
 import faust
 
@@ -88,6 +89,16 @@ def partition_for(key: bytes | None, all_partitions: Sequence[int],
 GC_THRESHOLDS = (10_000, 50, 10)
 
 
+class NoReadPositions(dict[Any, Any]):
+    """A read-position memory that remembers nothing: Faust's fetch loop drops no record."""
+
+    def __getitem__(self, key: Any) -> None:
+        return None
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        pass
+
+
 def create_app(
     settings: Settings,
     *,
@@ -121,6 +132,10 @@ def create_app(
         web_bind=settings.web_host,
         web_in_thread=False,
     )
+    # The agents decide which records are new (streams/offsets.py); Faust's own filter,
+    # which drops a fetched record below the last position it delivered, can drop
+    # re-read records after a seek (a delivery still in flight resets that position).
+    cast(Any, app.consumer)._read_offset = NoReadPositions()
     # Table writes wait in the producer buffer; past this size Faust stalls consumption
     # record by record with a warning each. A batch writes up to one changelog record per
     # event, so the bound is two batches (the committer drains it before each commit).
