@@ -9,10 +9,10 @@ never commits it) and each agent keeps an :class:`OffsetTracker`:
 
 - a record is *admitted* only if it is the next offset of its partition, or an
   earlier one (a redelivery, harmless: dedup and ReplacingMergeTree absorb it);
-- a later record reveals a *hole*: it and the rest of its partition in the batch are
-  left out, and the caller seeks the partition back to the first missing offset, and
-  again while the hole stays open (:meth:`OffsetTracker.stalled`): the re-read records
-  can be dropped by the same stale read position;
+- a later record reveals a *hole*: it is left out (records of the same batch are
+  still admitted once they are the next offset), and the caller seeks the partition
+  back to the first missing offset, again while the hole stays open
+  (:meth:`OffsetTracker.stalled`);
 - a batch, once stored, commits the positions its admission reached. Completions run
   in batch order, so a commit never passes a record that was not stored.
 
@@ -64,22 +64,26 @@ class OffsetTracker:
         self.generation += 1
 
     def admit(self, records: Sequence[tuple[Partition, int]]) -> Admission:
-        """Admit a batch's ``(partition, offset)`` records, in delivery order."""
+        """Admit a batch's ``(partition, offset)`` records, in delivery order.
+
+        A record ahead of its partition's position is left out, but a later record of the
+        same batch may still be the expected one: after a seek back, the re-read records
+        often follow, in the same batch, records fetched before the seek."""
         kept: list[int] = []
-        holes: dict[Partition, int] = {}
+        ahead: dict[Partition, int] = {}  # partition -> highest offset left out
         reached: dict[Partition, int] = {}
+        expected_of = self._next
         for index, (partition, offset) in enumerate(records):
-            if partition in holes:
-                continue
-            expected = self._next[partition]
+            expected = expected_of[partition]
             if offset > expected:
-                holes[partition] = expected
+                ahead[partition] = max(offset, ahead.get(partition, offset))
                 continue
             kept.append(index)
             if offset == expected:
-                self._next[partition] = expected + 1
+                expected_of[partition] = expected + 1
                 self._sought.pop(partition, None)  # the hole, if any, is closed
-            reached[partition] = self._next[partition]
+            reached[partition] = expected_of[partition]
+        holes = {p: expected_of[p] for p, top in ahead.items() if top >= expected_of[p]}
         return Admission(kept, holes, reached, self.generation)
 
     def should_seek(self, partition: Partition, offset: int, now: float) -> bool:

@@ -35,6 +35,19 @@ def test_a_skipped_record_is_a_hole_and_nothing_after_it_is_kept() -> None:
     assert t.committable(again) == {A: 633}
 
 
+def test_re_read_records_behind_stale_ones_in_the_same_batch_close_the_hole() -> None:
+    t = tracker(a=447)
+    assert t.admit([(A, 900)]).holes == {A: 447}  # sought back to 447
+    # The stream still held records fetched before the seek; the re-read ones follow.
+    admission = t.admit([(A, 901), (A, 902), (A, 447), (A, 448), (A, 903)])
+    assert admission.kept == [2, 3]
+    assert admission.holes == {A: 449}, "the records up to 903 are still missing"
+    assert t.committable(admission) == {A: 449}
+    closed = t.admit([(A, 449), (A, 450), (A, 449)])
+    assert closed.kept == [0, 1, 2]
+    assert closed.holes == {}
+
+
 def test_redeliveries_are_kept_without_moving_the_position() -> None:
     t = tracker(a=5)
     t.admit([(A, 5), (A, 6)])
