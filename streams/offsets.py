@@ -27,7 +27,10 @@ from dataclasses import dataclass, field
 
 Partition = tuple[str, int]  # (topic, partition)
 
-RESEEK_AFTER_S = 2.0  # a hole still open this long after its seek is sought again
+# A hole still open this long after its seek is sought again. Not sooner: records
+# fetched before the seek (up to four batches in the stream's buffer) arrive first and
+# take seconds to drain under load; each early re-seek queued the same records again.
+RESEEK_AFTER_S = 10.0
 
 
 @dataclass(frozen=True, slots=True)
