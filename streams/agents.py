@@ -309,6 +309,7 @@ def register_agents(app: faust.App, services: Services) -> None:
         await asyncio.gather(*pending)
         metrics.count("raw", records)
         metrics.count("duplicate", out.duplicates)
+        metrics.count("ignored", out.ignored)
         metrics.count("normalized", len(out.normalized))
         metrics.count("classified", len(out.classified))
         metrics.count("deadletter", len(out.dead_letters))

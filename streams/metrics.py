@@ -3,7 +3,8 @@
 Names, as scraped from ``/metrics`` (see ``deploy/prometheus``):
 
 - ``vigie_events_total{stage}``: events past each stage; ``stage="duplicate"`` counts
-  exact-dedup hits and ``stage="deadletter"`` the records sent to the dead-letter topic.
+  exact-dedup hits, ``stage="deadletter"`` the records sent to the dead-letter topic and
+  ``stage="ignored"`` the deliveries that carried no message (a status update, a reaction).
 - ``vigie_consumer_lag{topic,partition}``: records between the committed offset and
   the end of each partition this worker owns, refreshed on every scrape.
 - ``vigie_partitions_assigned``, ``vigie_ready``: what ``/ready`` decided.
@@ -17,8 +18,8 @@ from dataclasses import dataclass, field
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-STAGES = ("raw", "normalized", "duplicate", "classified", "deadletter", "written", "tasks",
-          "alerts", "sla_breaches")
+STAGES = ("raw", "normalized", "duplicate", "ignored", "classified", "deadletter", "written",
+          "tasks", "alerts", "sla_breaches")
 
 
 @dataclass(frozen=True, slots=True)

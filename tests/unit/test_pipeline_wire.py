@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import random
+from pathlib import Path
 
 import orjson
 from aiokafka.partitioner import DefaultPartitioner
 
 from ingest.simulator import Simulator
-from schemas.events import Classification, ClassifiedEvent, Intent, Risk, Sentiment, assemble
+from schemas.events import (
+    Classification,
+    ClassifiedEvent,
+    Intent,
+    Platform,
+    Risk,
+    Sentiment,
+    assemble,
+)
 from streams.app import partition_for
 from streams.brands import BrandDirectory
 from streams.dedupe import NearDup
@@ -23,6 +32,8 @@ from streams.pipeline import (
 )
 from streams.surge.observation import Observation
 from vigie.settings import Settings
+
+PAYLOADS = Path(__file__).parents[1] / "data" / "payloads"
 
 
 def _observation(i: int) -> Observation:
@@ -111,3 +122,13 @@ def test_the_producer_partitions_keys_as_aiokafka_does() -> None:
         assert [partition_for(k, partitions, partitions) for k in keys] == [
             DefaultPartitioner()(k, partitions, partitions) for k in keys]
     assert partition_for(None, [0, 1, 2, 3], [2]) == 2
+
+
+def test_a_delivery_without_a_message_is_counted_as_ignored_not_lost() -> None:
+    settings = Settings()
+    status = (PAYLOADS / "whatsapp" / "status_only_has_no_message.json").read_bytes()
+    text = (PAYLOADS / "whatsapp" / "text_message.json").read_bytes()
+    pipeline = Pipeline(settings, BrandDirectory.load(), seen={})
+    out = pipeline.process([RawRecord(settings.topics.raw(Platform.WHATSAPP), 0, offset, None,
+                                      value) for offset, value in enumerate([status, text])])
+    assert (out.ignored, len(out.normalized), len(out.dead_letters)) == (1, 1, 0)

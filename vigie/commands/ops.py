@@ -27,8 +27,8 @@ from vigie.logs import configure_logging
 
 console = Console()
 RUN_FILE = Path(".vigie") / "run.json"
-STAGE_ORDER = ("raw", "normalized", "duplicate", "classified", "written", "tasks", "alerts",
-               "deadletter")
+STAGE_ORDER = ("raw", "normalized", "duplicate", "ignored", "classified", "written", "tasks",
+               "alerts", "deadletter")
 MAX_LAG_ROWS = 12
 
 
