@@ -101,7 +101,7 @@ class Progress:
 
     target: int | None
     history: int = 0
-    expect_alert: bool = False
+    incident: Incident | None = None  # the scripted one, whose alert the run waits for
     sent: int = 0
     valid_ids: set[str] = field(default_factory=set)
     invalid: int = 0
@@ -251,11 +251,38 @@ def _summary_table(services: Services, progress: Progress, rates: dict[str, floa
     return table
 
 
-async def _count(services: Services, progress: Progress, query: str) -> int:
-    """A count over the rows this run stored."""
-    rows = await services.writer.query(
-        query, {"t": progress.started_at.replace(tzinfo=None)})
+async def _count(services: Services, query: str, **params: object) -> int:
+    rows = await services.writer.query(query, params)
     return int(rows.rows[0][0]) if rows.rows else 0
+
+
+def _string_array(values: Iterable[str]) -> str:
+    """An ``Array(String)`` query parameter in ClickHouse's text form."""
+    quoted = (v.replace("\\", "\\\\").replace("'", "\\'").replace("\n", "\\n")
+              for v in values)
+    return "[" + ",".join(f"'{v}'" for v in quoted) + "]"
+
+
+async def _stored(services: Services, progress: Progress) -> tuple[int, int, int]:
+    """This run's events, helpdesk statuses and incident alerts found in ClickHouse.
+
+    Events and alerts are looked up by identity, not by insert time: a run repeating an
+    earlier one's input adds no row (that is the point of idempotent inserts), yet its
+    events are in ClickHouse."""
+    events = await _count(
+        services, "SELECT uniqExact(event_id) FROM events "
+        "WHERE event_id IN (SELECT arrayJoin({ids:Array(String)}))",
+        ids=_string_array(progress.valid_ids))
+    statuses = await _count(
+        services, "SELECT count() FROM task_status WHERE stored_at >= {t:DateTime64(3)}",
+        t=progress.started_at.replace(tzinfo=None))
+    alerts = 0
+    if (incident := progress.incident) is not None:
+        alerts = await _count(
+            services, "SELECT uniqExact(alert_id) FROM alerts WHERE brand = {brand:String} "
+            "AND window_start >= {since:DateTime64(3)}", brand=incident.brand,
+            since=(incident.start - timedelta(minutes=5)).replace(tzinfo=None))
+    return events, statuses, alerts
 
 
 async def _watch(services: Services, progress: Progress, helpdesk: Helpdesk,
@@ -268,15 +295,8 @@ async def _watch(services: Services, progress: Progress, helpdesk: Helpdesk,
     with live or contextlib.nullcontext():
         while True:
             await asyncio.sleep(1.0)
-            progress.stored = await _count(
-                services, progress,
-                "SELECT uniqExact(event_id) FROM events WHERE processed_at >= {t:DateTime64(3)}")
-            progress.statuses_stored = await _count(
-                services, progress,
-                "SELECT count() FROM task_status WHERE stored_at >= {t:DateTime64(3)}")
-            progress.alerts = await _count(
-                services, progress,
-                "SELECT count() FROM alerts WHERE stored_at >= {t:DateTime64(3)}")
+            progress.stored, progress.statuses_stored, progress.alerts = await _stored(
+                services, progress)
             totals, now = services.metrics.stage_totals(), time.monotonic()
             rates = {k: (totals[k] - previous[k]) / (now - last) for k in totals}
             previous, last = totals, now
@@ -294,7 +314,7 @@ async def _watch(services: Services, progress: Progress, helpdesk: Helpdesk,
             if not stored_all:
                 continue
             stored_all_at = stored_all_at or now
-            alerted = progress.alerts > 0 or not progress.expect_alert
+            alerted = progress.alerts > 0 or progress.incident is None
             if not alerted and now - stored_all_at < ALERT_WAIT_S:
                 continue
             if live is None:
@@ -347,7 +367,7 @@ def run_embedded(
         traffic = demo_traffic(brands, events=events, rate=rate, seed=seed,
                                now=datetime.now(UTC))
         progress = Progress(target=events, history=len(traffic.history),
-                            expect_alert=traffic.incident is not None)
+                            incident=traffic.incident)
         if traffic.incident and traffic.history:
             console.print(
                 f"history: {len(traffic.history):,} messages about {traffic.incident.brand} "

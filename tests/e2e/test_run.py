@@ -22,6 +22,28 @@ def rows_of(ch: EmbeddedClickHouse, sql: str) -> list[dict[str, Any]]:
     return [dict(zip(result.columns, row, strict=True)) for row in result.rows]
 
 
+def run_vigie(directory: Path) -> None:
+    run = subprocess.run([VIGIE, "run", "--events", "1000"], cwd=directory,
+                         capture_output=True, text=True, timeout=180,
+                         env={k: v for k, v in os.environ.items() if not k.startswith("VIGIE_")})
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "done" in run.stdout
+
+
+def identities(directory: Path) -> dict[str, Any]:
+    """Distinct event and event-task ids, and event rows after merges."""
+    ch = EmbeddedClickHouse(directory / ".vigie" / "clickhouse", "vigie")
+    try:
+        [found] = rows_of(
+            ch, "SELECT (SELECT uniqExact(event_id) FROM events) AS event_ids, "
+                "(SELECT count() FROM events FINAL) AS merged_rows, "
+                "(SELECT uniqExact(task_id) FROM tasks "
+                " WHERE event_id IN (SELECT event_id FROM events)) AS event_task_ids")
+    finally:
+        ch.close()
+    return found
+
+
 def alert_of(row: dict[str, Any]) -> Alert:
     """The alert message an ``alerts`` row was stored from (nulls are stored as '')."""
     message = {k: v for k, v in row.items() if k != "stored_at"}
@@ -33,11 +55,7 @@ def alert_of(row: dict[str, Any]) -> Alert:
 def test_a_small_run_fills_every_table_and_the_detector_fires_on_the_incident(
     tmp_path: Path,
 ) -> None:
-    run = subprocess.run([VIGIE, "run", "--events", "1000"], cwd=tmp_path, capture_output=True,
-                         text=True, timeout=180,
-                         env={k: v for k, v in os.environ.items() if not k.startswith("VIGIE_")})
-    assert run.returncode == 0, run.stdout + run.stderr
-    assert "done" in run.stdout
+    run_vigie(tmp_path)
 
     ch = EmbeddedClickHouse(tmp_path / ".vigie" / "clickhouse", "vigie")
     try:
@@ -72,3 +90,11 @@ def test_a_small_run_fills_every_table_and_the_detector_fires_on_the_incident(
     assert timedelta(minutes=29 - HISTORY_MINUTES) <= since < timedelta(minutes=30)
     # Processed before the live part was sent.
     assert datetime.fromisoformat(history["done"]) < datetime.fromisoformat(live["begun"])
+
+
+def test_running_the_same_input_again_adds_no_event_and_no_task(tmp_path: Path) -> None:
+    run_vigie(tmp_path)
+    first = identities(tmp_path)
+    run_vigie(tmp_path)  # the same seed: the same deliveries, into the same ClickHouse
+    assert first["event_ids"] > 1000
+    assert identities(tmp_path) == first

@@ -4,11 +4,13 @@ the detector fires on, in the order the ingest agent publishes them."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
 from schemas.alerts import Alert, AlertKind, AlertStatus, Polarity
 from schemas.events import Platform
+from sinks.clickhouse import EmbeddedClickHouse
 from streams.brands import BrandDirectory
 from streams.classify import default_classifier
 from streams.surge.pipeline import SurgePipeline, sentiment_from
@@ -17,6 +19,7 @@ from vigie.runner import (
     INCIDENT_BRAND,
     LIVE_MINUTES,
     Delivery,
+    _string_array,
     demo_traffic,
     live_start,
 )
@@ -101,3 +104,13 @@ def test_the_detector_learns_yesterday_and_opens_one_negative_spike_on_the_strik
     assert traffic.incident is not None
     assert traffic.incident.brand == INCIDENT_BRAND
     assert detect(live) == []  # no history, no baseline: the detector only learns
+
+
+def test_a_string_array_parameter_reaches_clickhouse_unchanged(tmp_path: Path) -> None:
+    ids = ["x:1", "quote'd", "back\\slash", "new\nline", "tab\there", ""]
+    ch = EmbeddedClickHouse(tmp_path, "default")
+    try:
+        result = ch.query("SELECT arrayJoin({ids:Array(String)})", {"ids": _string_array(ids)})
+    finally:
+        ch.close()
+    assert [row[0] for row in result.rows] == ids
