@@ -115,6 +115,10 @@ class BrandDirectory:
                         typos.setdefault(deletion, set()).add((joined, b.key))
         self._names = names
         self._typos = {d: tuple(sorted(found)) for d, found in typos.items()}
+        # One edit changes the length by one at most: longer words cannot match, and
+        # their deletions would cost the square of their length (a 250,000-letter word
+        # took 15 s).
+        self._fuzzy_max_length = max((len(d) for d in self._typos), default=0) + 2
         # Longest variant first so "Nord Bank" wins over a shorter overlapping alias.
         alternatives = "|".join(re.escape(v) for v in sorted(names, key=len, reverse=True))
         self._pattern = re.compile(rf"(?<![\w#@])(?:{alternatives})(?!\w)") if names else None
@@ -168,7 +172,7 @@ class BrandDirectory:
             if i + 1 < len(words):
                 candidates.append(word + words[i + 1])
             for candidate in candidates:
-                if len(candidate) + 1 < FUZZY_MIN_LENGTH:
+                if not FUZZY_MIN_LENGTH <= len(candidate) + 1 <= self._fuzzy_max_length:
                     continue
                 for deletion in _deletions(candidate):
                     for name, key in self._typos.get(deletion, ()):

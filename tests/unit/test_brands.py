@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
+import streams.brands
 from schemas.events import Platform
 from streams.brands import BrandDirectory, fold, within_one_edit
 
@@ -82,3 +85,23 @@ def test_resolving_is_fast_enough_for_the_stream(brands: BrandDirectory) -> None
     for _ in range(1000):
         brands.resolve(Platform.NEWS, None, text)
     assert time.perf_counter() - start < 2.0
+
+
+def test_words_too_long_to_be_one_typo_away_are_not_expanded(
+    brands: BrandDirectory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A word's deletions cost the square of its length: a 250,000-letter word (a
+    crafted payload) held the worker 15 s. Only words a name's length + 1 are tried."""
+    expanded: list[int] = []
+    original = streams.brands._deletions
+
+    def counting(word: str) -> Iterator[str]:
+        expanded.append(len(word))
+        return original(word)
+
+    monkeypatch.setattr(streams.brands, "_deletions", counting)
+    longest_name = max(len(fold(v).replace(" ", "")) for b in brands.brands.values()
+                       for v in b.variants)
+    assert brands.resolve(Platform.X, None, "é" * 250_000 + " aurorre air") == "aurore_air"
+    assert expanded
+    assert max(expanded) <= longest_name + 1
