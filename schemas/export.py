@@ -22,7 +22,7 @@ from pydantic import BaseModel
 from schemas.alerts import ALERT_SCHEMA, Alert
 from schemas.deadletter import DEADLETTER_SCHEMA, DeadLetter
 from schemas.events import EVENT_SCHEMA, ClassifiedEvent, SocialEvent
-from schemas.tasks import TASK_SCHEMA, ResponseTask, TaskStatus
+from schemas.tasks import TASK_SCHEMA, AlertSubject, ResponseTask, TaskStatus
 
 JSON_DIR = Path(__file__).resolve().parent / "json"
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
@@ -61,19 +61,22 @@ def json_schema(export: Export) -> dict[str, Any]:
     """The JSON Schema (draft 2020-12) of one export.
 
     A task's ``event`` is typed ``dict`` in the model (it travels as received);
-    the schema states what it is, the normalized event, so consumers can rely on it.
+    the schema states what it is, the normalized event or, for a crisis task, the
+    alert's subject, so consumers can rely on it.
     """
     body = export.model.model_json_schema(mode=export.mode, by_alias=True)
     schema: dict[str, Any] = {"$schema": DRAFT, "$id": export.filename, **body,
                               "title": export.title}
     if export.model is ResponseTask:
-        event = SocialEvent.model_json_schema(mode=export.mode, by_alias=True)
         defs = schema.setdefault("$defs", {})
-        defs.update(event.pop("$defs", {}))
-        defs["SocialEvent"] = event
+        for model in (SocialEvent, AlertSubject):
+            body = model.model_json_schema(mode=export.mode, by_alias=True)
+            defs.update(body.pop("$defs", {}))
+            defs[model.__name__] = body
         description = schema["properties"]["event"].get("description")
-        schema["properties"]["event"] = {"$ref": "#/$defs/SocialEvent",
-                                         "description": description}
+        schema["properties"]["event"] = {
+            "anyOf": [{"$ref": "#/$defs/SocialEvent"}, {"$ref": "#/$defs/AlertSubject"}],
+            "description": description}
     return schema
 
 

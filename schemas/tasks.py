@@ -7,7 +7,7 @@ from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from schemas.events import Classification, Priority, UtcDatetime
+from schemas.events import Classification, Platform, Priority, UtcDatetime
 
 TASK_SCHEMA: Final = "vigie.task.v1"
 
@@ -37,6 +37,18 @@ class Queue(StrEnum):
     COMMUNITY = "community"
 
 
+class AlertSubject(BaseModel):
+    """What a crisis task is about: an alert's brand and platforms, and the event that
+    set it off (the detector keeps only its id)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    event_id: str | None
+    brand: str
+    platform: Platform | None
+    platforms: list[Platform]
+
+
 class ResponseTask(BaseModel):
     """One thing a person must do about one event (or one alert), with its deadline.
 
@@ -49,7 +61,9 @@ class ResponseTask(BaseModel):
     schema_: Literal["vigie.task.v1"] = Field(default=TASK_SCHEMA, alias="schema")
     task_id: str
     created_at: UtcDatetime
-    event: dict[str, Any] = Field(description="The normalized event the task is about.")
+    event: dict[str, Any] = Field(
+        description="The normalized event the task is about; for a crisis task "
+        "(`alert_id` set), the alert's subject.")
     classification: Classification
     action: Action
     response_level: ResponseLevel

@@ -79,7 +79,7 @@ def task_rows(tasks: Iterable[ResponseTask], published_at: datetime) -> Rows:
         TASK_COLUMNS,
         [
             (
-                t.task_id, t.event.get("event_id", ""), t.alert_id or "",
+                t.task_id, t.event.get("event_id") or "", t.alert_id or "",
                 t.event.get("brand") or "", t.event.get("platform") or "", t.action.value,
                 t.response_level.value, t.can_dm, t.queue.value, t.priority.value,
                 t.created_at, t.due_by, published_at,

@@ -21,7 +21,7 @@ from schemas.events import (
     Sentiment,
     SocialEvent,
 )
-from schemas.tasks import Action, Queue, ResponseLevel, ResponseTask
+from schemas.tasks import Action, AlertSubject, Queue, ResponseLevel, ResponseTask
 from streams.classify import mask_personal_data
 from streams.sla import due_by
 from vigie.settings import SlaSettings
@@ -176,11 +176,11 @@ def route_alert(alert: Alert, sla: SlaSettings) -> ResponseTask | None:
     return ResponseTask(
         task_id=task_id(f"alert:{alert.alert_id}"),
         created_at=alert.detected_at,
-        event={
-            "event_id": alert.origin_event_id, "brand": alert.brand,
-            "platform": alert.platforms[0].value if alert.platforms else None,
-            "platforms": [p.value for p in alert.platforms],
-        },
+        event=AlertSubject(
+            event_id=alert.origin_event_id, brand=alert.brand,
+            platform=alert.platforms[0] if alert.platforms else None,
+            platforms=list(alert.platforms),
+        ).model_dump(mode="json"),
         classification=Classification(
             sentiment=Sentiment.NEGATIVE, risks=[Risk.CRISIS_SIGNAL], priority=priority,
             tags=["crisis", *alert.top_terms[:5]],

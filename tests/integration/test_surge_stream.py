@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import orjson
 from aiokafka import AIOKafkaProducer
 
 from ingest.scenarios import scenario
@@ -11,6 +12,7 @@ from streams.surge import SurgePipeline
 from streams.surge.observation import Observation
 from tests.integration.conftest import eventually, running_worker
 from tests.kafka_reader import read_to_end
+from tests.unit.test_schemas_export import errors
 from vigie.kafka import aiokafka_options, create_topics
 from vigie.settings import Settings
 
@@ -53,12 +55,15 @@ async def test_a_sharp_spike_fed_through_kafka_gives_the_offline_alerts_and_a_cr
             "SELECT count(), countIf(status = 'open') FROM alerts")
 
     bootstrap = settings.kafka.bootstrap_servers
-    published = [Alert.model_validate_json(m.value())
-                 for m in read_to_end(bootstrap, settings.topics.alerts)]
+    records = read_to_end(bootstrap, settings.topics.alerts)
+    assert [e for m in records if (e := errors("vigie.alert.v1", orjson.loads(m.value())))] == []
+    published = [Alert.model_validate_json(m.value()) for m in records]
     assert [(a.alert_id, a.status, a.sequence, a.count) for a in published] == [
         (a.alert_id, a.status, a.sequence, a.count) for a in expected]
     assert stored.rows[0] == [len(expected), 1]
-    crisis = [t for m in read_to_end(bootstrap, settings.topics.tasks)
+    tasks = read_to_end(bootstrap, settings.topics.tasks)
+    assert [e for m in tasks if (e := errors("vigie.task.v1", orjson.loads(m.value())))] == []
+    crisis = [t for m in tasks
               if (t := ResponseTask.model_validate_json(m.value())).action
               == Action.CRISIS_RESPONSE]
     assert len(crisis) == 1

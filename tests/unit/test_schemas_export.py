@@ -19,7 +19,7 @@ from schemas.export import EXPORTS, JSON_DIR, Export, render
 from schemas.tasks import TaskStatus, TaskStatusValue
 from streams.brands import BrandDirectory
 from streams.pipeline import encode
-from streams.route import route
+from streams.route import route, route_alert
 from vigie.cli import app
 from vigie.settings import SlaSettings
 
@@ -106,6 +106,11 @@ def test_spike_and_silence_alerts_validate_against_vigie_alert_v1(kind: AlertKin
 
     assert errors("vigie.alert.v1", message) == []
     assert errors("vigie.alert.v1", {**message, "status": "closed"})
+    if (crisis := route_alert(alert, SlaSettings())) is not None:
+        task = orjson.loads(encode(crisis))
+        assert errors("vigie.task.v1", task) == [], "the crisis task is a vigie.task.v1 too"
+        assert errors("vigie.task.v1", {**task, "event": {**task["event"], "brand": 1}})
+    assert (crisis is not None) == spike
 
 
 def test_task_status_messages_from_downstream_tools_validate() -> None:
