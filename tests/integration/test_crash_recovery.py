@@ -236,10 +236,9 @@ def test_a_redone_batch_gives_each_event_the_same_task_id(crashed: CrashRun) -> 
 
 
 @pytest.mark.xfail(strict=False, reason=(
-    "1 of 384 redeliveries forwarded a second time once (CI size), some in one full-size "
-    "run; none since changelog records are confirmed before each commit, not yet proven "
-    "over enough runs (at-least-once holds: ClickHouse collapses it, same task id; see "
-    "RELIABILITY.md)"))
+    "a redelivery sent after the restarts is sometimes forwarded a second time (2 of 7 "
+    "CI-size runs, 0 of the last 2 full-size runs); cause not found. At-least-once holds: "
+    "ClickHouse collapses it and its task id is the same (see RELIABILITY.md)"))
 def test_redeliveries_after_restarts_are_not_forwarded_again(crashed: CrashRun) -> None:
     before, after = crashed.classified_before, crashed.classified_after
     assert crashed.redelivered <= before.keys()
