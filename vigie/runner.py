@@ -245,7 +245,7 @@ def _summary_table(services: Services, progress: Progress, rates: dict[str, floa
     table.add_row("  of which yesterday's history", f"{progress.history:,}", "")
     for stage in ("raw", "normalized", "classified", "deadletter", "written", "tasks"):
         table.add_row(stage, f"{totals[stage]:,.0f}", f"{rates.get(stage, 0.0):,.0f}")
-    table.add_row("rows in ClickHouse (this run)", f"{progress.stored:,}", "")
+    table.add_row("this run's events in ClickHouse", f"{progress.stored:,}", "")
     table.add_row("task statuses stored (helpdesk)", f"{progress.statuses_stored:,}", "")
     table.add_row("alerts stored (surge detector)", f"{progress.alerts:,}", "")
     return table
