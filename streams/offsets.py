@@ -105,7 +105,7 @@ class OffsetTracker:
         partition; when the consumer dropped the re-read records and the partition has
         no newer ones, nothing arrives to reveal it, so it must be looked for."""
         return {partition: offset for partition, (offset, at) in self._sought.items()
-                if now - at >= RESEEK_AFTER_S and self._next.get(partition) == offset}
+                if now - at >= RESEEK_AFTER_S}  # closed holes leave _sought in admit()
 
     def committable(self, admission: Admission) -> dict[Partition, int]:
         """The positions ``admission`` may commit now that its batch is stored."""

@@ -14,7 +14,7 @@ from schemas.tasks import ResponseTask
 from streams.brands import BrandDirectory
 from tests.integration.conftest import eventually, running_worker
 from tests.kafka_reader import read_to_end
-from tests.unit.test_schemas_export import errors
+from tests.unit.test_schemas_export import invalid_records
 from vigie.kafka import aiokafka_options
 from vigie.settings import Settings
 
@@ -71,8 +71,7 @@ async def test_valid_events_reach_clickhouse_tasks_and_bad_ones_the_dead_letter_
     must_answer = {i for i, e in expected.items() if e.kind in (Kind.DM, Kind.MENTION)}
     records = read_to_end(bootstrap, settings.topics.tasks)
     assert len(records) == published_tasks
-    invalid_tasks = [e for m in records if (e := errors("vigie.task.v1", orjson.loads(m.value())))]
-    assert invalid_tasks == [], "every task read back must validate against schemas/json"
+    assert invalid_records("vigie.task.v1", records) == [], "tasks must match schemas/json"
     tasks = [ResponseTask.model_validate_json(m.value()) for m in records]
     assert {t.event["event_id"] for t in tasks} >= must_answer
     assert len({t.task_id for t in tasks}) == len(tasks)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import orjson
 from aiokafka import AIOKafkaProducer
 
 from ingest.scenarios import scenario
@@ -12,7 +11,7 @@ from streams.surge import SurgePipeline
 from streams.surge.observation import Observation
 from tests.integration.conftest import eventually, running_worker
 from tests.kafka_reader import read_to_end
-from tests.unit.test_schemas_export import errors
+from tests.unit.test_schemas_export import invalid_records
 from vigie.kafka import aiokafka_options, create_topics
 from vigie.settings import Settings
 
@@ -56,13 +55,13 @@ async def test_a_sharp_spike_fed_through_kafka_gives_the_offline_alerts_and_a_cr
 
     bootstrap = settings.kafka.bootstrap_servers
     records = read_to_end(bootstrap, settings.topics.alerts)
-    assert [e for m in records if (e := errors("vigie.alert.v1", orjson.loads(m.value())))] == []
+    assert invalid_records("vigie.alert.v1", records) == []
     published = [Alert.model_validate_json(m.value()) for m in records]
     assert [(a.alert_id, a.status, a.sequence, a.count) for a in published] == [
         (a.alert_id, a.status, a.sequence, a.count) for a in expected]
     assert stored.rows[0] == [len(expected), 1]
     tasks = read_to_end(bootstrap, settings.topics.tasks)
-    assert [e for m in tasks if (e := errors("vigie.task.v1", orjson.loads(m.value())))] == []
+    assert invalid_records("vigie.task.v1", tasks) == []
     crisis = [t for m in tasks
               if (t := ResponseTask.model_validate_json(m.value())).action
               == Action.CRISIS_RESPONSE]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
@@ -9,6 +10,7 @@ from typing import Any
 
 import orjson
 import pytest
+from confluent_kafka import Message
 from jsonschema import Draft202012Validator
 from typer.testing import CliRunner
 
@@ -36,6 +38,11 @@ def validator(name: str) -> Draft202012Validator:
 
 def errors(name: str, message: Any) -> list[str]:
     return [e.message for e in validator(name).iter_errors(message)]
+
+
+def invalid_records(name: str, records: Iterable[Message]) -> list[list[str]]:
+    """The schema errors of every Kafka record (JSON values) that breaks schema ``name``."""
+    return [found for m in records if (found := errors(name, orjson.loads(m.value() or b"")))]
 
 
 @pytest.mark.parametrize("export", EXPORTS, ids=lambda e: e.name)
