@@ -30,9 +30,10 @@ from typing import Any, cast
 
 import faust
 import orjson
+from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.structs import TopicPartition
-from faust.types import TP, EventT, StreamT, TopicT
+from faust.types import TP, EventT, StreamT
 from mode.types.signals import BaseSignalT, SignalHandlerT
 
 from schemas.alerts import Alert
@@ -44,6 +45,7 @@ from sinks.writer import dedup_token
 from streams.app import Services
 from streams.normalize import Source, dead_letter
 from streams.offsets import RESEEK_AFTER_S, Admission, OffsetTracker, Partition
+from streams.outbox import Outbox
 from streams.pipeline import (
     BatchOutput,
     RawRecord,
@@ -250,16 +252,24 @@ def register_agents(app: faust.App, services: Services) -> None:
     topics, metrics, writer, settings = (
         services.topics, services.metrics, services.writer, services.settings)
 
-    async def emit(topic: TopicT, key: bytes | None, value: bytes) -> Awaitable[Any]:
-        """Queue one record on the app's producer; await the result to confirm delivery."""
-        return await app.producer.send(topic.get_topic_name(), key, value, None, None, None)
+    def producer() -> AIOKafkaProducer:
+        return cast(Any, app.producer)._ensure_producer()
 
-    async def emit_tasks(tasks: list[ResponseTask]) -> list[Awaitable[Any]]:
-        return [await emit(topics.tasks, t.key.encode(), encode(t)) for t in tasks]
+    normalized, classified, surge_feed, alerts_topic, tasks_topic, letters_topic = (
+        t.get_topic_name() for t in (topics.normalized, topics.classified, topics.surge,
+                                     topics.alerts, topics.tasks, topics.deadletter))
 
-    async def emit_dead_letters(letters: list[DeadLetter]) -> list[Awaitable[Any]]:
-        return [await emit(topics.deadletter, d.key.encode() if d.key else None, encode(d))
-                for d in letters]
+    def add_tasks(outbox: Outbox, tasks: list[ResponseTask]) -> None:
+        for t in tasks:
+            outbox.add(tasks_topic, t.key.encode(), encode(t))
+
+    def add_dead_letters(outbox: Outbox, letters: list[DeadLetter]) -> None:
+        for d in letters:
+            outbox.add(letters_topic, d.key.encode() if d.key else None, encode(d))
+
+    async def sent(outbox: Outbox) -> list[Awaitable[Any]]:
+        """Hand the outbox to the producer; await the result to confirm delivery."""
+        return list(await outbox.send(producer()))
 
     async def store(rows: Rows, token: str | None,
                     positions: Sequence[tuple[str, int, int]] | None = None
@@ -267,7 +277,9 @@ def register_agents(app: faust.App, services: Services) -> None:
         """Write ``rows``; rows ClickHouse refuses become dead letters (never a stall)."""
         result = await writer.write(rows, token)
         metrics.refused_rows.labels(rows.table).inc(len(result.refused))
-        return await emit_dead_letters(result.dead_letters(positions))
+        outbox = Outbox()
+        add_dead_letters(outbox, result.dead_letters(positions))
+        return await sent(outbox)
 
     async def handle_raw(stream: faust.Stream[Any],
                          events: Sequence[EventT[Any]]) -> Completion:
@@ -275,24 +287,25 @@ def register_agents(app: faust.App, services: Services) -> None:
         between slices: a batch of thousands computed in one go would block the loop for
         seconds (and miss a rebalance)."""
         records = [_record(e) for e in events]
-        out, pending = BatchOutput(), []
+        out, outbox = BatchOutput(), Outbox()
         for start in range(0, len(records), SLICE):
             def focus(i: int, start: int = start) -> None:
                 stream._set_current_event(events[start + i])
 
             with _current_event_kept(stream):
                 part = services.pipeline.process(records[start : start + SLICE], focus=focus)
-            # 1. Hand every output record to the producer (batched, not awaited one by one).
-            pending += [await emit(topics.normalized, e.event_id.encode(), encode(e))
-                        for e, _ in part.normalized]
-            pending += [await emit(topics.classified, (e.brand or "").encode(), encode(e))
-                        for e, _ in part.classified]
-            pending += [await emit(topics.surge, None, chunk)
-                        for chunk in encode_observations(part.observations)]
-            pending += await emit_dead_letters(part.dead_letters)
-            pending += await emit_tasks(part.tasks)
+            for e, _ in part.normalized:
+                outbox.add(normalized, e.event_id.encode(), encode(e))
+            for c, _ in part.classified:
+                outbox.add(classified, (c.brand or "").encode(), encode(c))
+            for chunk in encode_observations(part.observations):
+                outbox.add(surge_feed, None, chunk)
+            add_dead_letters(outbox, part.dead_letters)
+            add_tasks(outbox, part.tasks)
             out.extend(part)
             await asyncio.sleep(0)
+        # 1. Every output record to the producer, a record batch per partition.
+        pending = await sent(outbox)
         now = datetime.now(UTC)
         rows = event_rows(((e, r.topic, r.partition, r.offset) for e, r in out.classified), now,
                           settings.clickhouse.mask_personal_data)
@@ -336,9 +349,12 @@ def register_agents(app: faust.App, services: Services) -> None:
             surge.flush()
         tasks = [t for a in alerts if (t := route_alert(a, settings.sla)) is not None]
         # 2. Alerts, crisis tasks and dead letters to the producer; tasks to ClickHouse.
-        pending = [await emit(topics.alerts, a.alert_id.encode(), encode(a)) for a in alerts]
-        pending += await emit_tasks(tasks)
-        pending += await emit_dead_letters(letters)
+        outbox = Outbox()
+        for a in alerts:
+            outbox.add(alerts_topic, a.alert_id.encode(), encode(a))
+        add_tasks(outbox, tasks)
+        add_dead_letters(outbox, letters)
+        pending = await sent(outbox)
         return complete_surge(alerts, tasks, letters, _positions(events), pending)
 
     async def complete_surge(alerts: list[Alert], tasks: list[ResponseTask],
@@ -364,7 +380,9 @@ def register_agents(app: faust.App, services: Services) -> None:
                                 event.message.offset))
             except Exception as exc:  # a malformed status from a downstream tool
                 letters.append(_dead_letter(event, exc, "task_status"))
-        pending = await emit_dead_letters(letters)
+        outbox = Outbox()
+        add_dead_letters(outbox, letters)
+        pending = await sent(outbox)
         pending += await store(task_status_rows(statuses, datetime.now(UTC)),
                                dedup_token("task_status", _positions(events)), sources)
         await asyncio.gather(*pending)
@@ -384,7 +402,9 @@ def register_agents(app: faust.App, services: Services) -> None:
         metrics.sla_checks.inc()
         if not tasks:
             return
-        pending = await emit_tasks(tasks)
+        outbox = Outbox()
+        add_tasks(outbox, tasks)
+        pending = await sent(outbox)
         pending += await store(task_rows(tasks, now), None)
         await asyncio.gather(*pending)
         metrics.count("tasks", len(tasks))

@@ -7,11 +7,7 @@ settings it is given, so tests and ``vigie run`` can hold several apps side by s
 from __future__ import annotations
 
 import gc
-import random
-import struct
-from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any, cast
 
 import faust
@@ -21,6 +17,7 @@ from sinks.writer import ClickHouseWriter
 from streams.brands import BrandDirectory
 from streams.classify import Classifier
 from streams.metrics import Metrics
+from streams.partitioner import partition_for
 from streams.pipeline import Pipeline
 from streams.tables import Tables, declare_tables
 from streams.topics import Topics, declare_topics
@@ -53,36 +50,6 @@ def _credentials(kafka: KafkaSettings) -> faust.SASLCredentials | faust.SSLCrede
     return None
 
 
-_M, _MASK = 0x5BD1E995, 0xFFFFFFFF
-
-
-@lru_cache(maxsize=4096)  # brands, threads and authors come back; event ids do not
-def murmur2(data: bytes) -> int:
-    """Kafka's murmur2 (Java client's ``Utils.murmur2``), as aiokafka's pure-Python one
-    computes it, reading 4-byte words with one ``struct`` call: 3.4 -> 1.6 µs a key."""
-    length = len(data)
-    h = 0x9747B28C ^ length
-    body = length & ~3
-    for (k,) in struct.iter_unpack("<I", data[:body]):
-        k = k * _M & _MASK
-        k = (k ^ k >> 24) * _M & _MASK
-        h = h * _M & _MASK ^ k
-    if body != length:
-        h = (h ^ int.from_bytes(data[body:], "little")) * _M & _MASK
-    h ^= h >> 13
-    h = h * _M & _MASK
-    return h ^ h >> 15
-
-
-def partition_for(key: bytes | None, all_partitions: Sequence[int],
-                  available: Sequence[int]) -> int:
-    """aiokafka's ``DefaultPartitioner`` (the same partition for every key, unit-tested)
-    on the faster, cached hash: the producer calls it for every keyed output record."""
-    if key is None:
-        return random.choice(available or all_partitions)
-    return all_partitions[(murmur2(key) & 0x7FFFFFFF) % len(all_partitions)]
-
-
 # A batch allocates ~100 objects per event, and they all live until the batch is stored:
 # with CPython's default thresholds (700, 10, 10) the collector kept rescanning them and
 # took a third of the computing time (offline 198 -> 134 µs per event with these).
@@ -97,6 +64,20 @@ class NoReadPositions(dict[Any, Any]):
 
     def __setitem__(self, key: Any, value: Any) -> None:
         pass
+
+
+def _fetch_wait(app: faust.App, wait_ms: int) -> None:
+    """Set the worker consumer's fetch wait, which Faust fixes at 1,500 ms when it
+    creates the client (in the consumer's thread, at start)."""
+    thread = cast(Any, app.consumer)._thread
+    create = thread._create_worker_consumer
+
+    def create_worker_consumer(transport: Any) -> Any:
+        client = create(transport)
+        client._fetch_max_wait_ms = wait_ms
+        return client
+
+    thread._create_worker_consumer = create_worker_consumer
 
 
 def create_app(
@@ -136,6 +117,7 @@ def create_app(
     # which drops a fetched record below the last position it delivered, can drop
     # re-read records after a seek (a delivery still in flight resets that position).
     cast(Any, app.consumer)._read_offset = NoReadPositions()
+    _fetch_wait(app, kafka.fetch_max_wait_ms)
     # Table writes wait in the producer buffer; past this size Faust stalls consumption
     # record by record with a warning each. A batch writes up to one changelog record per
     # event, so the bound is two batches (the committer drains it before each commit).

@@ -18,9 +18,9 @@ from schemas.events import (
     Sentiment,
     assemble,
 )
-from streams.app import partition_for
 from streams.brands import BrandDirectory
 from streams.dedupe import NearDup
+from streams.partitioner import partition_for
 from streams.pipeline import (
     OBSERVATIONS_PER_RECORD,
     BatchOutput,
