@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 from streams.dedupe import ExactDeduper, NearDuplicateIndex, SimHasher, tokenize
 
 COPY = "ATTENTION Maison Lumen est une ARNAQUE ils encaissent et ne livrent jamais partagez"
@@ -92,3 +94,19 @@ def test_the_same_record_read_again_after_a_crash_is_not_a_duplicate() -> None:
     assert not deduper.is_duplicate("x:1", 100.0, "raw.x/0/41")
     assert deduper.is_duplicate("x:1", 100.0, "raw.x/0/57")  # a webhook retry: new record
     assert deduper.duplicates == 1
+
+
+def test_a_forwarded_id_costs_one_small_int_and_earlier_entries_still_count() -> None:
+    """A million ids live in the worker: each value is one int, not ``[ts, source]``;
+    entries restored from an earlier version's changelog (lists) are still honoured."""
+    seen: dict[str, object] = {"x:old": [1_000.0, "raw.x/1/7"]}
+    deduper = ExactDeduper(seen, ttl=3600.0)
+    assert not deduper.is_duplicate("x:1", 1_000.75, "raw.x/0/41")
+    assert type(seen["x:1"]) is int
+    assert sys.getsizeof(seen["x:1"]) <= 36
+    assert deduper.is_duplicate("x:1", 1_001.0, "raw.x/0/42")
+    assert not deduper.is_duplicate("x:1", 1_001.0, "raw.x/0/41")  # the same record re-read
+    assert not deduper.is_duplicate("x:old", 1_002.0, "raw.x/1/7")
+    assert deduper.is_duplicate("x:old", 1_002.0, "raw.x/1/8")
+    deduper.is_duplicate("x:2", 1_000.0 + 3600.5, "raw.x/0/99")  # x:1 expires (whole seconds)
+    assert not deduper.is_duplicate("x:1", 4_601.0, "raw.x/0/100")

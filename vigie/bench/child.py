@@ -116,6 +116,7 @@ def run_naive(config: BenchConfig) -> None:
 
 def run_vigie(config: BenchConfig) -> None:
     """The real worker, plus the bench's progress reporter and ClickHouse watcher."""
+    from schemas.events import Platform
     from sinks.clickhouse import EmbeddedClickHouse
     from sinks.migrate import migrate
     from streams.app import create_app
@@ -125,7 +126,8 @@ def run_vigie(config: BenchConfig) -> None:
     migrate(clickhouse)
     app, services = create_app(settings, clickhouse=clickhouse)
     if config.seed_keys:
-        seed_dedup_keys(services.tables.seen.data, config.seed_keys)
+        seed_dedup_keys(services.tables.seen.data, config.seed_keys,
+                        settings.topics.raw(Platform.X))
 
     @app.task
     async def progress() -> None:
@@ -143,13 +145,16 @@ def run_vigie(config: BenchConfig) -> None:
         clickhouse.close()
 
 
-def seed_dedup_keys(store: Any, count: int) -> None:
-    """Fill the dedup table's store with ``count`` ids shaped like real ones (RSS check),
-    seen in the hour before the simulated traffic starts: inside the TTL, so they stay
-    (older ones would be swept, one changelog tombstone each)."""
+def seed_dedup_keys(store: Any, count: int, topic: str) -> None:
+    """Fill the dedup table's store with ``count`` entries shaped like the worker's own
+    (RSS check), seen in the hour before the simulated traffic starts: inside the TTL,
+    so they stay (older ones would be swept, one changelog tombstone each)."""
+    from streams.dedupe import first_seen_entry
+
     start = datetime(2026, 11, 2, 8, 0, tzinfo=UTC).timestamp()  # Simulator's default
     for i in range(count):
-        store[f"x:{1_800_000_000_000_000_000 + i * 7919}"] = start - 3600 + i * 3600 / count
+        store[f"x:{1_800_000_000_000_000_000 + i * 7919}"] = first_seen_entry(
+            start - 3600 + i * 3600 / count, f"{topic}/{i % 4}/{i // 4}")
 
 
 async def watch_clickhouse(services: Any) -> None:
