@@ -281,19 +281,22 @@ def register_agents(app: faust.App, services: Services) -> None:
         add_dead_letters(outbox, result.dead_letters(positions))
         return await sent(outbox)
 
-    async def handle_raw(stream: faust.Stream[Any],
+    async def handle_raw(_stream: faust.Stream[Any],
                          events: Sequence[EventT[Any]]) -> Completion:
-        """Slice by slice, so heartbeats, fetches and the producer's network I/O run
-        between slices: a batch of thousands computed in one go would block the loop for
-        seconds (and miss a rebalance)."""
+        """Slice by slice, so heartbeats and fetches run between slices: a batch of
+        thousands computed in one go would block the loop for seconds (and miss a
+        rebalance)."""
         records = [_record(e) for e in events]
         out, outbox = BatchOutput(), Outbox()
+        logged = services.tables.logged()
         for start in range(0, len(records), SLICE):
             def focus(i: int, start: int = start) -> None:
-                stream._set_current_event(events[start + i])
+                for table in logged:  # table writes go under the record's partition
+                    table.partition = records[start + i].partition
 
-            with _current_event_kept(stream):
-                part = services.pipeline.process(records[start : start + SLICE], focus=focus)
+            part = services.pipeline.process(records[start : start + SLICE], focus=focus)
+            for table in logged:
+                table.drain(outbox)
             for e, _ in part.normalized:
                 outbox.add(normalized, e.event_id.encode(), encode(e))
             for c, _ in part.classified:

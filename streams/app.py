@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 import faust
+from aiokafka import TopicPartition
+from faust.types import TP
 
 from sinks.clickhouse import ClickHouse, connect
 from sinks.writer import ClickHouseWriter
@@ -21,7 +23,7 @@ from streams.partitioner import partition_for
 from streams.pipeline import Pipeline
 from streams.tables import Tables, declare_tables
 from streams.topics import Topics, declare_topics
-from vigie.kafka import ssl_context
+from vigie.kafka import record_ends, ssl_context
 from vigie.settings import KafkaSettings, Settings
 
 
@@ -80,6 +82,20 @@ def _fetch_wait(app: faust.App, wait_ms: int) -> None:
     thread._create_worker_consumer = create_worker_consumer
 
 
+def _recover_whole_batches(app: faust.App, kafka: KafkaSettings) -> None:
+    """Table recovery reads changelogs up to their ends as :func:`record_ends` finds
+    them, not as the embedded broker reports them (a batch short)."""
+    thread = cast(Any, app.consumer)._thread
+    reported = thread._highwaters
+
+    async def highwaters(partitions: list[Any]) -> dict[Any, int]:
+        found = await record_ends(kafka, {TopicPartition(tp.topic, tp.partition): end
+                                          for tp, end in (await reported(partitions)).items()})
+        return {TP(tp.topic, tp.partition): end for tp, end in found.items()}
+
+    thread._highwaters = highwaters
+
+
 def create_app(
     settings: Settings,
     *,
@@ -118,6 +134,7 @@ def create_app(
     # re-read records after a seek (a delivery still in flight resets that position).
     cast(Any, app.consumer)._read_offset = NoReadPositions()
     _fetch_wait(app, kafka.fetch_max_wait_ms)
+    _recover_whole_batches(app, kafka)
     # Table writes wait in the producer buffer; past this size Faust stalls consumption
     # record by record with a warning each. A batch writes up to one changelog record per
     # event, so the bound is two batches (the committer drains it before each commit).

@@ -16,17 +16,19 @@ from aiokafka import AIOKafkaProducer
 
 from streams.partitioner import partition_for
 
-Record = tuple[bytes | None, bytes]
+Record = tuple[bytes | None, bytes | None]  # key, value (None: a table tombstone)
 
 
 class Outbox:
     """Records collected per topic, sent together by :meth:`send`."""
 
     def __init__(self) -> None:
-        self._records: dict[str, list[Record]] = {}
+        self._records: dict[str, list[tuple[int | None, Record]]] = {}
 
-    def add(self, topic: str, key: bytes | None, value: bytes) -> None:
-        self._records.setdefault(topic, []).append((key, value))
+    def add(self, topic: str, key: bytes | None, value: bytes | None,
+            partition: int | None = None) -> None:
+        """Queue a record; without ``partition``, the default partitioner picks one."""
+        self._records.setdefault(topic, []).append((partition, (key, value)))
 
     def __len__(self) -> int:
         return sum(len(records) for records in self._records.values())
@@ -38,9 +40,10 @@ class Outbox:
         for topic, records in self._records.items():
             partitions = sorted(await producer.partitions_for(topic))
             by_partition: dict[int, list[Record]] = {}
-            for key, value in records:
-                by_partition.setdefault(partition_for(key, partitions, partitions), []).append(
-                    (key, value))
+            for partition, (key, value) in records:
+                if partition is None:
+                    partition = partition_for(key, partitions, partitions)
+                by_partition.setdefault(partition, []).append((key, value))
             for partition, items in by_partition.items():
                 batch = producer.create_batch()
                 for key, value in items:

@@ -1,4 +1,7 @@
-"""Table-backed state with one changelog write per key per batch, not per update.
+"""Table-backed state: changelog records written the cheap way.
+
+:class:`LoggedTable` writes straight to a Faust table's store and collects the
+changelog records for the agent to send with the batch's other outputs.
 
 The surge detector updates the same minute bucket for every event; written straight
 to a Faust table, each update would be one changelog record. :class:`BufferedTable`
@@ -10,7 +13,11 @@ restores exactly the state of the last acknowledged batch.
 from __future__ import annotations
 
 from collections.abc import Iterator, MutableMapping
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
+
+from faust.types import TableT
+
+from streams.outbox import Outbox
 
 V = TypeVar("V")
 _ABSENT = object()  # not cached yet
@@ -76,4 +83,58 @@ class BufferedTable(MutableMapping[str, V]):
             else:
                 self.table[key] = value
         self._dirty.clear()
+        return written
+
+
+class LoggedTable(MutableMapping[str, Any]):
+    """A Faust table written straight to its store, its changelog records kept for
+    :meth:`drain` into the batch's :class:`~streams.outbox.Outbox`.
+
+    Faust sends one changelog record per write through its own per-record path (a
+    future message, its producer buffer, aiokafka's per-record send): ~10 % of a
+    worker's time for the dedup table, written once per event. The records are the
+    bytes Faust would send, under the partition Faust would pick: that of the record
+    being computed, which the agent sets in :attr:`partition`. A restart restores them
+    like any other changelog record; the agent acknowledges a batch only once they are
+    delivered.
+    """
+
+    def __init__(self, table: TableT[str, Any]) -> None:
+        self.table = table
+        self.store: MutableMapping[str, Any] = table.data
+        self.partition = 0
+        self._writes: list[tuple[int, str, Any]] = []
+
+    def __getitem__(self, key: str) -> Any:
+        return self.store[key]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.store.get(key, default)
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.store[key] = value
+        self._writes.append((self.partition, key, value))
+
+    def __delitem__(self, key: str) -> None:
+        del self.store[key]
+        self._writes.append((self.partition, key, None))
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.store)
+
+    def __len__(self) -> int:
+        return len(self.store)
+
+    def drain(self, outbox: Outbox) -> int:
+        """Move the changelog records of the writes since the last drain to ``outbox``."""
+        topic = self.table.changelog_topic
+        name = topic.get_topic_name()
+        table = cast(Any, self.table)  # the serializers are on the concrete class only
+        key_serializer, value_serializer = table.key_serializer, table.value_serializer
+        for partition, key, value in self._writes:
+            raw_key, _ = topic.prepare_key(key, key_serializer)
+            raw_value = None if value is None else topic.prepare_value(value, value_serializer)[0]
+            outbox.add(name, raw_key, raw_value, partition)
+        written = len(self._writes)
+        self._writes.clear()
         return written

@@ -22,7 +22,7 @@ from typing import Any
 import faust
 from faust.types import TableT
 
-from streams.state import BufferedTable
+from streams.state import BufferedTable, LoggedTable
 from streams.surge import SurgeDetector
 from vigie.settings import Settings
 
@@ -60,9 +60,15 @@ class SurgeState:
 
 @dataclass
 class Tables:
-    seen: TableT[str, float]
-    contacts: TableT[str, float]
+    """The per-event tables as :class:`LoggedTable` views (the agent sends their
+    changelog records with each batch's outputs), and the surge state."""
+
+    seen: LoggedTable
+    contacts: LoggedTable
     surge: SurgeState
+
+    def logged(self) -> tuple[LoggedTable, ...]:
+        return self.seen, self.contacts
 
 
 def declare_tables(app: faust.App, settings: Settings) -> Tables:
@@ -85,4 +91,4 @@ def declare_tables(app: faust.App, settings: Settings) -> Tables:
 
     app.on_partitions_revoked.connect(forget_surge_state)
 
-    return Tables(seen=seen, contacts=contacts, surge=surge)
+    return Tables(seen=LoggedTable(seen), contacts=LoggedTable(contacts), surge=surge)

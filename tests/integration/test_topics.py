@@ -1,10 +1,18 @@
-"""Topics as vigie creates them, read back with an independent client (confluent-kafka)."""
+"""Topics as vigie creates them and their ends, read back with an independent client
+(confluent-kafka)."""
 
 from __future__ import annotations
 
+import asyncio
+from collections import Counter
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from confluent_kafka.admin import AdminClient, ConfigResource
 
-from vigie.kafka import create_topics
+from tests.kafka_reader import read_to_end
+from vigie.embedded import EmbeddedBroker
+from vigie.kafka import create_topics, record_ends
 from vigie.settings import Settings
 
 
@@ -21,3 +29,35 @@ async def test_raw_topics_holding_unmasked_payloads_get_the_configured_retention
                  .get("retention.ms") for resource, future in found.items()}
     assert retention[raw] == str(36 * 3_600_000)
     assert retention[other] != retention[raw], "only the raw topics get this retention"
+
+
+async def test_record_ends_are_past_the_last_record_even_in_a_many_record_batch(
+    broker: EmbeddedBroker, unique: str,
+) -> None:
+    """What table recovery reads up to. The embedded broker reports the end of a
+    partition as the start of its last record batch + 1."""
+    topic = f"{unique}.batched"
+    admin = AIOKafkaAdminClient(bootstrap_servers=broker.bootstrap_servers)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(topic, 2, 1)])
+    finally:
+        await admin.close()
+    producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap_servers, linger_ms=50)
+    await producer.start()
+    try:  # 1 record, then 40 in one batch, on partition 0; nothing on partition 1
+        await producer.send_and_wait(topic, b"first", partition=0)
+        await asyncio.gather(*[await producer.send(topic, b"v", partition=0) for _ in range(40)])
+    finally:
+        await producer.stop()
+    consumer = AIOKafkaConsumer(bootstrap_servers=broker.bootstrap_servers)
+    await consumer.start()
+    try:
+        tps = [TopicPartition(topic, 0), TopicPartition(topic, 1)]
+        reported = await consumer.end_offsets(tps)
+    finally:
+        await consumer.stop()
+    written = Counter(m.partition() for m in read_to_end(broker.bootstrap_servers, topic))
+    settings = Settings().kafka.model_copy(update={"bootstrap_servers": broker.bootstrap_servers})
+    ends = await record_ends(settings, reported)
+    assert ends == {tps[0]: written[0], tps[1]: 0} == {tps[0]: 41, tps[1]: 0}

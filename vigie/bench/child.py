@@ -126,7 +126,7 @@ def run_vigie(config: BenchConfig) -> None:
     migrate(clickhouse)
     app, services = create_app(settings, clickhouse=clickhouse)
     if config.seed_keys:
-        seed_dedup_keys(services.tables.seen.data, config.seed_keys,
+        seed_dedup_keys(services.tables.seen.store, config.seed_keys,
                         settings.topics.raw(Platform.X))
 
     @app.task
