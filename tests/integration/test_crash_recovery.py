@@ -235,10 +235,6 @@ def test_a_redone_batch_gives_each_event_the_same_task_id(crashed: CrashRun) -> 
     assert not twice, f"{len(twice)} events got two task ids"
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "a redelivery sent after the restarts is sometimes forwarded a second time (2 of 7 "
-    "CI-size runs, 0 of the last 2 full-size runs); cause not found. At-least-once holds: "
-    "ClickHouse collapses it and its task id is the same (see RELIABILITY.md)"))
 def test_redeliveries_after_restarts_are_not_forwarded_again(crashed: CrashRun) -> None:
     before, after = crashed.classified_before, crashed.classified_after
     assert crashed.redelivered <= before.keys()
