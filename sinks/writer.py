@@ -12,8 +12,12 @@ Guarantees of :meth:`ClickHouseWriter.write`:
   the refused rows are isolated; every other row is stored, and the refused ones are
   returned in :class:`WriteResult` with ClickHouse's reason, for the caller to
   dead-letter. A bad row never blocks the stream.
-- Memory is bounded by the batch the caller passes: the writer keeps no queue, and
-  halving only slices that batch.
+- Writes to one table that arrive while an insert into it runs, or within
+  ``min_interval_s`` of the previous one, are merged into the next insert (one insert
+  for several batches: ClickHouse prefers fewer, larger ones, and a worker that
+  computes faster than it stores catches up). Each caller still gets the result of
+  its own rows. Memory is bounded by the batches the callers hold
+  until their write returns; halving only slices them.
 
 Calls are serialized on one thread because a chdb session is not thread-safe and a
 server gains nothing from concurrent writers of one worker.
@@ -31,7 +35,7 @@ from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, wait_random_exponential
@@ -186,6 +190,25 @@ class WriteResult:
             return f"clickhouse.{self.table}", 0, int.from_bytes(digest[:7], "big")
 
 
+def _merged_token(group: list[_Write]) -> str | None:
+    """The token of a merged insert: retried, it names the same rows (None if any
+    request had none: such a write is not deduplicated)."""
+    tokens = [w.token for w in group]
+    if any(t is None for t in tokens):
+        return None
+    digest = hashlib.sha256("+".join(cast(list[str], tokens)).encode()).hexdigest()[:32]
+    return f"{group[0].rows.table}:merged:{digest}"
+
+
+@dataclass(slots=True)
+class _Write:
+    """A caller's rows waiting for a (possibly merged) insert, and where its result goes."""
+
+    rows: Rows
+    token: str | None
+    result: asyncio.Future[WriteResult]
+
+
 def _payload(record: dict[str, Any]) -> bytes:
     """The row as JSON; values JSON cannot hold (an int beyond 64 bits) as text."""
     try:
@@ -205,11 +228,16 @@ def _describe(exc: BaseException) -> tuple[str, str]:
 class ClickHouseWriter:
     """Serializes all ClickHouse calls of a worker on one thread."""
 
-    def __init__(self, ch: ClickHouse, metrics: Metrics, max_backoff_s: float = 5.0) -> None:
+    def __init__(self, ch: ClickHouse, metrics: Metrics, max_backoff_s: float = 5.0,
+                 min_interval_s: float = 0.0) -> None:
         self.ch = ch
         self.metrics = metrics
         self.max_backoff_s = max_backoff_s
+        self.min_interval_s = min_interval_s
+        self._last_write: dict[str, float] = {}  # per table, monotonic
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="clickhouse")
+        self._queued: dict[str, list[_Write]] = {}  # writes waiting, per table
+        self._writing: set[str] = set()  # tables with a write running
 
     async def _call(self, fn: Any, *args: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(self._thread, fn, *args)
@@ -221,16 +249,58 @@ class ClickHouseWriter:
         if token is not None:
             token = f"{token}-{content_digest(rows)}"
             safe_token(token)  # a bad token is a bug: raise now rather than retry it
+        request = _Write(rows, token, asyncio.get_running_loop().create_future())
+        queue = self._queued.setdefault(rows.table, [])
+        queue.append(request)
+        if len(queue) == 1 and rows.table not in self._writing:
+            self._writing.add(rows.table)
+            try:
+                while queue:
+                    # Writes arriving during the pause join this one.
+                    pause = self._last_write.get(rows.table, -1e9) + self.min_interval_s
+                    if (wait := pause - time.monotonic()) > 0:
+                        await asyncio.sleep(wait)
+                    group = queue[:]
+                    queue.clear()
+                    self._last_write[rows.table] = time.monotonic()
+                    await self._write_merged(group)
+            finally:
+                self._writing.discard(rows.table)
+                for left in queue:  # cancelled while others waited: they must not hang
+                    if not left.result.done():
+                        left.result.cancel()
+                queue.clear()
+        return await request.result
+
+    async def _write_merged(self, group: list[_Write]) -> None:
+        """One write for the rows of every request in ``group``; each gets its part."""
+        first = group[0].rows
+        rows = first if len(group) == 1 else Rows(
+            first.table, first.columns, [row for w in group for row in w.rows.rows])
+        token = group[0].token if len(group) == 1 else _merged_token(group)
         result = WriteResult(rows.table, rows.columns)
-        if rows.rows:
-            await self._store(rows, token, 0, len(rows.rows), result)
+        try:
+            if rows.rows:
+                await self._store(rows, token, 0, len(rows.rows), result)
+        except BaseException:
+            for w in group:
+                w.result.cancel()
+            raise
         if result.refused:
             # The reason stays in the dead letters: ClickHouse quotes the refused row in it,
             # and logs never carry message texts.
             log.error("ClickHouse refused %d of %d rows for %s (%s)",
                       len(result.refused), len(rows.rows), rows.table,
                       result.refused[0].error_type)
-        return result
+        start = 0
+        for w in group:
+            end = start + len(w.rows.rows)
+            part = WriteResult(rows.table, rows.columns, inserts=result.inserts)
+            part.refused = [RefusedRow(r.index - start, r.row, r.reason, r.error_type)
+                            for r in result.refused if start <= r.index < end]
+            part.stored = end - start - len(part.refused)
+            w.result.set_result(part)
+            start = end
 
     async def _store(
         self, rows: Rows, token: str | None, start: int, end: int, result: WriteResult

@@ -5,10 +5,10 @@ with ``noack_take`` and acknowledges them only after ClickHouse stored the rows 
 the producer confirmed every output record. A handler works in two steps: the first
 (awaited in the agent's loop) computes the batch and hands its records to the
 producer; the second (the *completion*) stores rows and awaits the confirmations.
-Batch k+1 is computed while batch k completes, and completions run one at a time in
-batch order, so acknowledgements stay in order and the loop never idles on I/O. A
-data error never escapes (it is a dead letter); ClickHouse outages are retried inside
-the writer, which pauses consumption.
+Later batches are computed while earlier ones complete (up to ``IN_FLIGHT`` at once,
+their inserts merged by the writer), acknowledgements stay in batch order, and the
+loop never idles on I/O. A data error never escapes (it is a dead letter); ClickHouse
+outages are retried inside the writer, which pauses consumption.
 An unexpected exception crashes the worker *without* acknowledging, so the batch is
 redelivered after restart rather than skipped.
 
@@ -23,6 +23,7 @@ import asyncio
 import inspect
 import logging
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -62,6 +63,7 @@ log = logging.getLogger(__name__)
 
 Completion = Awaitable[None]
 SLICE = 250  # records computed between two yields to the event loop
+IN_FLIGHT = 3  # batches computing or completing, at most (memory bound)
 Handler = Callable[[Sequence[EventT[Any]]], Awaitable[Completion]]
 
 
@@ -198,16 +200,22 @@ async def _consume_batches(
     handle: Handler,
 ) -> None:
     """Compute each batch, then complete it (store, confirm, ack, commit) in the background
-    while the next batch is computed; one completion at a time, in batch order. A failure
+    while the next batches are computed. Up to ``IN_FLIGHT`` completions run at once, so
+    computing (and the tasks it publishes) never waits for ClickHouse, and their inserts
+    merge in the writer; acknowledgements and commits stay in batch order. A failure
     crashes the worker without acknowledging that batch or any later one."""
     sink, name = services.settings.sink, committer.name
-    in_flight: asyncio.Task[None] | None = None
+    in_flight: deque[asyncio.Task[None]] = deque()
     waiting: Completion | None = None  # computed, not yet scheduled
     crashing: set[asyncio.Future[Any]] = set()
 
     async def complete(events: Sequence[EventT[Any]], completion: Completion,
-                       admission: Admission) -> None:
+                       admission: Admission, previous: asyncio.Task[None] | None) -> None:
         await completion
+        if previous is not None:  # acknowledged in batch order
+            await asyncio.wait([previous])
+            if failed(previous):
+                return  # the worker is stopping: this batch is read again after restart
         for event in events:
             await stream.ack(event)  # releases them (Faust waits for this on rebalance)
         await committer.commit(admission)
@@ -217,6 +225,9 @@ async def _consume_batches(
             log.error("agent %s failed on a batch; stopping without acknowledging it", name,
                       exc_info=exc)
             crashing.add(asyncio.ensure_future(app.crash(exc)))
+
+    def failed(task: asyncio.Task[None]) -> bool:
+        return task.cancelled() or task.exception() is not None
 
     try:
         async for batch in stream.noack_take(sink.batch_size, within=sink.batch_seconds):
@@ -231,19 +242,22 @@ async def _consume_batches(
                               name)
                 await app.crash(exc)
                 return
-            if in_flight is not None:
-                await asyncio.wait([in_flight])  # 1. the previous batch is acknowledged
-                if in_flight.cancelled() or in_flight.exception() is not None:
+            while in_flight and (len(in_flight) >= IN_FLIGHT or in_flight[0].done()):
+                await asyncio.wait([in_flight[0]])  # bounded: the oldest is acknowledged
+                if failed(in_flight.popleft()):
                     return  # crash_on_failure stops the worker
-            in_flight = asyncio.ensure_future(complete(events, waiting, admission))  # 2.
-            in_flight.add_done_callback(crash_on_failure)
+            previous = in_flight[-1] if in_flight else None
+            task = asyncio.ensure_future(complete(events, waiting, admission, previous))
+            task.add_done_callback(crash_on_failure)
+            in_flight.append(task)
             waiting = None
-        if in_flight is not None:
-            await in_flight
+        if in_flight:
+            await in_flight[-1]
     finally:
         # Unacknowledged batches are redelivered after the restart.
-        if in_flight is not None and not in_flight.done():
-            in_flight.cancel()
+        for task in in_flight:
+            if not task.done():
+                task.cancel()
         if inspect.iscoroutine(waiting):
             waiting.close()  # stopped before it was scheduled: never started, nothing to undo
 
@@ -287,7 +301,7 @@ def register_agents(app: faust.App, services: Services) -> None:
         thousands computed in one go would block the loop for seconds (and miss a
         rebalance)."""
         records = [_record(e) for e in events]
-        out, outbox = BatchOutput(), Outbox()
+        out, outbox, pending = BatchOutput(), Outbox(), []
         logged = services.tables.logged()
         for start in range(0, len(records), SLICE):
             def focus(i: int, start: int = start) -> None:
@@ -307,8 +321,9 @@ def register_agents(app: faust.App, services: Services) -> None:
             add_tasks(outbox, part.tasks)
             out.extend(part)
             await asyncio.sleep(0)
-        # 1. Every output record to the producer, a record batch per partition.
-        pending = await sent(outbox)
+            # 1. The slice's output records to the producer, a record batch per partition
+            # (its tasks go out while the next slice is computed).
+            pending += await sent(outbox)
         now = datetime.now(UTC)
         rows = event_rows(((e, r.topic, r.partition, r.offset) for e, r in out.classified), now,
                           settings.clickhouse.mask_personal_data)

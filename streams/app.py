@@ -149,7 +149,8 @@ def create_app(
             settings, brands or BrandDirectory.load(settings.brands_file), classifier,
             tables.seen, tables.contacts,
         ),
-        writer=ClickHouseWriter(clickhouse or connect(settings.clickhouse), metrics),
+        writer=ClickHouseWriter(clickhouse or connect(settings.clickhouse), metrics,
+                                min_interval_s=settings.sink.min_insert_interval_s),
         metrics=metrics,
     )
     from streams.agents import register_agents

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -81,6 +82,48 @@ async def test_rows_whose_values_violate_column_types_are_isolated_and_the_rest_
         "CANNOT_PARSE_INPUT_ASSERTION_FAILED", "CANNOT_PARSE_NUMBER", "CANNOT_PARSE_DATETIME"}
     assert all(r.reason.startswith("Code: ") for r in result.refused)
     assert await stored_ids(writer) == {f"x:{i}" for i in range(100)} - {"x:17", "x:80"}
+
+
+async def test_writes_arriving_during_an_insert_share_the_next_one_and_keep_their_results(
+    writer: ClickHouseWriter,
+) -> None:
+    rows = events(30)
+    first, second, third = (Rows(rows.table, rows.columns, rows.rows[i : i + 10])
+                            for i in (0, 10, 20))
+    second = spoil(second, 2, "author_followers", -5)
+
+    results = await asyncio.gather(writer.write(first, "events:a"),
+                                   writer.write(second, "events:b"),
+                                   writer.write(third, "events:c"))
+
+    assert [r.stored for r in results] == [10, 9, 10]
+    assert [r.index for r in results[1].refused] == [2]  # its own index, not the merged one
+    assert results[1].dead_letters(failed_at=NOW)[0].offset == 12
+    assert results[0].inserts == 1
+    assert results[1].inserts == results[2].inserts > 1, "one merged write, halved once"
+    assert await stored_ids(writer) == {f"x:{i}" for i in range(30)} - {"x:12"}
+
+
+async def test_a_write_within_the_minimum_interval_waits_and_takes_later_writes_along(
+    clickhouse: EmbeddedClickHouse,
+) -> None:
+    metrics = Metrics()
+    writer = ClickHouseWriter(clickhouse, metrics, min_interval_s=0.3)
+    try:
+        rows = events(30)
+        first, second, third = (Rows(rows.table, rows.columns, rows.rows[i : i + 10])
+                                for i in (0, 10, 20))
+        await writer.write(first, "events:a")
+        pending = asyncio.ensure_future(writer.write(second, "events:b"))
+        await asyncio.sleep(0.05)  # well inside the interval: joins the waiting write
+        late = await writer.write(third, "events:c")
+        early = await pending
+        assert (early.stored, late.stored) == (10, 10)
+        assert metrics.registry.get_sample_value(
+            "vigie_clickhouse_insert_seconds_count", {"table": "events"}) == 2
+        assert len(await stored_ids(writer)) == 30
+    finally:
+        writer.close()
 
 
 async def test_refused_rows_become_dead_letters_with_the_row_and_its_source_position(
