@@ -63,7 +63,7 @@ log = logging.getLogger(__name__)
 
 Completion = Awaitable[None]
 SLICE = 250  # records computed between two yields to the event loop
-IN_FLIGHT = 3  # batches computing or completing, at most (memory bound)
+IN_FLIGHT = 3  # batches completing at once, at most, while a fourth computes (memory)
 Handler = Callable[[Sequence[EventT[Any]]], Awaitable[Completion]]
 
 

@@ -32,10 +32,11 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import faust
 import orjson
+from aiokafka import TopicPartition
 from faust.web import Request, Response, View
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
@@ -109,9 +110,10 @@ def source_topics(app: faust.App) -> set[str]:
 async def consumer_lag(app: faust.App, topics: set[str]) -> list[PartitionLag]:
     """Lag of every owned source partition: end offset minus committed offset.
 
-    A partition this worker has not committed yet since it was assigned falls back
-    to the consumer position (what has been fetched), which can under-state the lag
-    by at most one in-flight batch.
+    A partition this worker has not committed yet since it was assigned counts from
+    the group's last commit, not from the consumer's position: the position runs ahead
+    of what is stored by every fetched and in-flight record, and the SLA check relies
+    on this lag to wait for unread statuses.
     """
     consumer = app.consumer
     try:
@@ -126,12 +128,21 @@ async def consumer_lag(app: faust.App, topics: set[str]) -> list[PartitionLag]:
                                         for tp in owned}
     for tp, offset in committed.items():
         if offset is None:
-            committed[tp] = await consumer.position(tp)
+            committed[tp] = await _group_committed(app, tp)
     lags = []
     for tp in owned:
         end, done = int(ends.get(tp) or 0), int(committed[tp] or 0)
         lags.append(PartitionLag(tp.topic, tp.partition, end, done, max(0, end - done)))
     return lags
+
+
+async def _group_committed(app: faust.App, tp: Any) -> int:
+    """The group's committed offset of ``tp`` (0 when it has none: all of it is unread),
+    asked in the consumer's own thread, where its client lives."""
+    thread = cast(Any, app.consumer)._thread
+    client = thread._ensure_consumer()
+    offset = await thread.call_thread(client.committed, TopicPartition(tp.topic, tp.partition))
+    return int(offset or 0)
 
 
 def _consumer_running(app: faust.App) -> bool:
