@@ -299,7 +299,8 @@ class ClickHouseWriter:
             part.refused = [RefusedRow(r.index - start, r.row, r.reason, r.error_type)
                             for r in result.refused if start <= r.index < end]
             part.stored = end - start - len(part.refused)
-            w.result.set_result(part)
+            if not w.result.done():  # its caller may have been cancelled meanwhile
+                w.result.set_result(part)
             start = end
 
     async def _store(

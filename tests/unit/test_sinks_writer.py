@@ -104,6 +104,22 @@ async def test_writes_arriving_during_an_insert_share_the_next_one_and_keep_thei
     assert await stored_ids(writer) == {f"x:{i}" for i in range(30)} - {"x:12"}
 
 
+async def test_a_caller_cancelled_while_its_write_waits_leaves_the_others_unharmed(
+    writer: ClickHouseWriter,
+) -> None:
+    rows = events(20)
+    first, second = (Rows(rows.table, rows.columns, rows.rows[i : i + 10]) for i in (0, 10))
+    running = asyncio.ensure_future(writer.write(first, "events:a"))
+    waiting = asyncio.ensure_future(writer.write(second, "events:b"))
+    await asyncio.sleep(0)  # both started: the first inserts, the second waits its turn
+    waiting.cancel()
+
+    assert (await running).stored == 10
+    assert waiting.cancelled()
+    again = await writer.write(Rows(rows.table, rows.columns, rows.rows[:1]), "events:c")
+    assert again.stored == 1
+
+
 async def test_a_write_within_the_minimum_interval_waits_and_takes_later_writes_along(
     clickhouse: EmbeddedClickHouse,
 ) -> None:
