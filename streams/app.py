@@ -82,9 +82,10 @@ def _fetch_wait(app: faust.App, wait_ms: int) -> None:
     thread._create_worker_consumer = create_worker_consumer
 
 
-def _recover_whole_batches(app: faust.App, kafka: KafkaSettings) -> None:
-    """Table recovery reads changelogs up to their ends as :func:`record_ends` finds
-    them, not as the embedded broker reports them (a batch short)."""
+def _ends_at_last_record(app: faust.App, kafka: KafkaSettings) -> None:
+    """Every end offset the worker's consumer reads (table recovery, lag readings) is
+    the one :func:`record_ends` finds, not the one the embedded broker reports (a record
+    batch short, so recovery restored a batch's worth of each table at most)."""
     thread = cast(Any, app.consumer)._thread
     reported = thread._highwaters
 
@@ -134,7 +135,7 @@ def create_app(
     # re-read records after a seek (a delivery still in flight resets that position).
     cast(Any, app.consumer)._read_offset = NoReadPositions()
     _fetch_wait(app, kafka.fetch_max_wait_ms)
-    _recover_whole_batches(app, kafka)
+    _ends_at_last_record(app, kafka)
     # Table writes wait in the producer buffer; past this size Faust stalls consumption
     # record by record with a warning each. A batch writes up to one changelog record per
     # event, so the bound is two batches (the committer drains it before each commit).
