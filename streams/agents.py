@@ -5,10 +5,11 @@ with ``noack_take`` and acknowledges them only after ClickHouse stored the rows 
 the producer confirmed every output record. A handler works in two steps: the first
 (awaited in the agent's loop) computes the batch and hands its records to the
 producer; the second (the *completion*) stores rows and awaits the confirmations.
-Later batches are computed while earlier ones complete (up to ``IN_FLIGHT`` at once,
-their inserts merged by the writer), acknowledgements stay in batch order, and the
-loop never idles on I/O. A data error never escapes (it is a dead letter); ClickHouse
-outages are retried inside the writer, which pauses consumption.
+Later batches are computed while earlier ones complete (up to ``IN_FLIGHT`` full
+batches' worth of records at once, their inserts merged by the writer),
+acknowledgements stay in batch order, and the loop never idles on I/O. A data error
+never escapes (it is a dead letter); ClickHouse outages are retried inside the writer,
+which pauses consumption.
 An unexpected exception crashes the worker *without* acknowledging, so the batch is
 redelivered after restart rather than skipped.
 
@@ -63,7 +64,9 @@ log = logging.getLogger(__name__)
 
 Completion = Awaitable[None]
 SLICE = 250  # records computed between two yields to the event loop
-IN_FLIGHT = 3  # batches completing at once, at most, while a fourth computes (memory)
+# Records completing at once, at most, counted in full batches (memory). Counted in
+# records, not batches: part-filled batches would otherwise stall computing early.
+IN_FLIGHT = 3
 Handler = Callable[[Sequence[EventT[Any]]], Awaitable[Completion]]
 
 
@@ -120,8 +123,10 @@ class Committer:
     """The Kafka side of an :class:`OffsetTracker`: reads where newly assigned partitions
     resume, seeks back over holes, and commits what stored batches reached."""
 
-    def __init__(self, app: faust.App, services: Services, name: str) -> None:
+    def __init__(self, app: faust.App, services: Services, name: str,
+                 faust_tables: bool = False) -> None:
         self.app, self.services, self.name = app, services, name
+        self.faust_tables = faust_tables  # writes tables through Faust's producer buffer
         self.tracker = OffsetTracker()
 
     async def admit(self, events: Sequence[EventT[Any]]) -> Admission:
@@ -156,7 +161,8 @@ class Committer:
         offsets = {TP(t, p): o for (t, p), o in self.tracker.committable(admission).items()}
         if not offsets or self.app.consumer.should_stop:
             return  # the consumer is gone (shutdown): the batch is read again after restart
-        await self._changelog_confirmed()
+        if self.faust_tables:
+            await self._changelog_confirmed()
         try:
             # The transport's commit (the one Faust's own bookkeeping ends in); it skips
             # partitions no longer assigned.
@@ -171,6 +177,8 @@ class Committer:
     async def _changelog_confirmed(self) -> None:
         """Table changelog records written so far are confirmed by the broker, so the
         offsets that rely on them never get ahead of them (a restart restores them).
+        Only for agents writing Faust tables: :class:`streams.state.LoggedTable` records
+        go out in the batch's outbox, confirmed by its completion.
 
         Table writes wait in Faust's producer buffer; its ``flush()`` gives up after
         0.1 s without progress, so the buffered records are awaited one by one first."""
@@ -200,12 +208,14 @@ async def _consume_batches(
     handle: Handler,
 ) -> None:
     """Compute each batch, then complete it (store, confirm, ack, commit) in the background
-    while the next batches are computed. Up to ``IN_FLIGHT`` completions run at once, so
-    computing (and the tasks it publishes) never waits for ClickHouse, and their inserts
-    merge in the writer; acknowledgements and commits stay in batch order. A failure
-    crashes the worker without acknowledging that batch or any later one."""
+    while the next batches are computed. Up to ``IN_FLIGHT`` full batches' worth of
+    records complete at once, so computing (and the tasks it publishes) never waits for
+    ClickHouse, and their inserts merge in the writer; acknowledgements and commits stay
+    in batch order. A failure crashes the worker without acknowledging that batch or any
+    later one."""
     sink, name = services.settings.sink, committer.name
-    in_flight: deque[asyncio.Task[None]] = deque()
+    in_flight: deque[tuple[asyncio.Task[None], int]] = deque()  # (completion, records)
+    most = IN_FLIGHT * sink.batch_size
     waiting: Completion | None = None  # computed, not yet scheduled
     crashing: set[asyncio.Future[Any]] = set()
 
@@ -242,20 +252,21 @@ async def _consume_batches(
                               name)
                 await app.crash(exc)
                 return
-            while in_flight and (len(in_flight) >= IN_FLIGHT or in_flight[0].done()):
-                await asyncio.wait([in_flight[0]])  # bounded: the oldest is acknowledged
-                if failed(in_flight.popleft()):
+            while in_flight and (sum(n for _, n in in_flight) >= most
+                                 or in_flight[0][0].done()):
+                await asyncio.wait([in_flight[0][0]])  # bounded: the oldest is acknowledged
+                if failed(in_flight.popleft()[0]):
                     return  # crash_on_failure stops the worker
-            previous = in_flight[-1] if in_flight else None
+            previous = in_flight[-1][0] if in_flight else None
             task = asyncio.ensure_future(complete(events, waiting, admission, previous))
             task.add_done_callback(crash_on_failure)
-            in_flight.append(task)
+            in_flight.append((task, len(events)))
             waiting = None
         if in_flight:
-            await in_flight[-1]
+            await in_flight[-1][0]
     finally:
         # Unacknowledged batches are redelivered after the restart.
-        for task in in_flight:
+        for task, _ in in_flight:
             if not task.done():
                 task.cancel()
         if inspect.iscoroutine(waiting):
@@ -334,8 +345,9 @@ def register_agents(app: faust.App, services: Services) -> None:
                            positions: list[tuple[str, int, int, int]],
                            pending: list[Awaitable[Any]], records: int) -> None:
         # 2. Store events and tasks in ClickHouse (retried until stored).
-        pending += await store(events, dedup_token("events", positions))
-        pending += await store(tasks, dedup_token("tasks", positions))
+        for stored in await asyncio.gather(store(events, dedup_token("events", positions)),
+                                           store(tasks, dedup_token("tasks", positions))):
+            pending += stored
         # 3. Confirm the broker has every output record; only then may the caller ack.
         await asyncio.gather(*pending)
         metrics.count("raw", records)
@@ -379,8 +391,10 @@ def register_agents(app: faust.App, services: Services) -> None:
                              letters: list[DeadLetter], positions: list[tuple[str, int, int, int]],
                              pending: list[Awaitable[Any]]) -> None:
         now = datetime.now(UTC)
-        pending += await store(alert_rows(alerts, now), dedup_token("alerts", positions))
-        pending += await store(task_rows(tasks, now), dedup_token("tasks", positions))
+        for stored in await asyncio.gather(
+                store(alert_rows(alerts, now), dedup_token("alerts", positions)),
+                store(task_rows(tasks, now), dedup_token("tasks", positions))):
+            pending += stored
         # 3. Confirmed by the broker before the batch is acknowledged.
         await asyncio.gather(*pending)
         metrics.count("alerts", len(alerts))
@@ -452,9 +466,9 @@ def register_agents(app: faust.App, services: Services) -> None:
     app.timer(RESEEK_AFTER_S, name="vigie.reseek_stalled_holes")(reseek_stalled_holes)
 
     def batched(name: str, handle: Callable[[faust.Stream[Any], Sequence[EventT[Any]]],
-                                            Awaitable[Completion]]
-                ) -> Callable[..., Awaitable[None]]:
-        committer = Committer(app, services, name)
+                                            Awaitable[Completion]],
+                faust_tables: bool = False) -> Callable[..., Awaitable[None]]:
+        committer = Committer(app, services, name, faust_tables)
         committers.append(committer)
 
         async def agent(stream: StreamT[Any]) -> None:
@@ -467,7 +481,7 @@ def register_agents(app: faust.App, services: Services) -> None:
     app.agent(topics.raw_all, name="vigie.process", concurrency=1)(
         batched("process", handle_raw))
     app.agent(topics.surge, name="vigie.surge", concurrency=1)(
-        batched("surge", handle_surge))
+        batched("surge", handle_surge, faust_tables=True))
     app.agent(topics.task_status, name="vigie.task_status", concurrency=1)(
         batched("task_status", lambda _, events: _ready(handle_status(events))))
     app.timer(settings.sla.breach_check_s, on_leader=True, name="vigie.sla_breaches")(
