@@ -46,8 +46,9 @@ def test_summary_carries_the_keys_of_the_issue_and_the_ratios() -> None:
 
     results = {"limit": result("limit", 20_000, 100), "naive_faust": result("naive", 4000, 120),
                "vigie": result("vigie", 8000, 300), "vigie_2workers": result("v2", 14_000, 320)}
-    latency = Latency(2000, 1990, task_ms=[10.0, 20.0], clickhouse_ms=[100.0, 300.0])
-    doc = summary(results, latency, result("rss", 1, 350), {"cpu": "test"})
+    one = Latency(2000, 1990, task_ms=[10.0, 20.0], clickhouse_ms=[100.0, 300.0])
+    two = Latency(2000, 1995, task_ms=[5.0, 8.0], clickhouse_ms=[50.0, 90.0])
+    doc = summary(results, {1: one, 2: two}, result("rss", 1, 350), {"cpu": "test"})
     for key in ("limit_eps", "naive_faust_eps", "vigie_eps", "vigie_2workers_eps",
                 "ratio_vigie_limit", "p99_task_ms", "p99_clickhouse_ms", "peak_rss_mb",
                 "machine"):
@@ -57,5 +58,7 @@ def test_summary_carries_the_keys_of_the_issue_and_the_ratios() -> None:
     assert doc["ratio_2workers_1worker"] == 1.75
     assert doc["p99_task_ms"] == 20.0
     assert doc["p99_clickhouse_ms"] == 300.0
+    assert (doc["p99_task_ms_2workers"], doc["p99_clickhouse_ms_2workers"]) == (8.0, 90.0)
+    assert doc["latency_2workers"]["achieved_rate"] == 1995
     assert doc["peak_rss_mb"] == 320  # the vigie workers only
     assert doc["rss_1m_dedup_keys_mb"] == 350

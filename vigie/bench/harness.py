@@ -2,8 +2,8 @@
 
 Order of a run: generate simulated raw payloads once; for each scenario create its
 topics, pre-load the backlog, start its process(es) and watch their progress until
-the backlog is done; then a latency run at a fixed rate on one vigie worker; then the
-memory check with a million keys in the dedup table. Each vigie run is checked for
+the backlog is done; then latency runs at a fixed rate, on one vigie worker and on two;
+then the memory check with a million keys in the dedup table. Each vigie run is checked for
 loss afterwards: its chdb directories are opened (the workers have exited) and every
 valid event id must be in them.
 """
@@ -182,24 +182,29 @@ def stored_note(configs: list[BenchConfig], payloads: Payloads) -> str:
             else f"MISSING {missing:,}/{len(payloads.valid_ids):,}")
 
 
-async def latency(config: BenchConfig, payloads: Payloads, rate: float, warmup: float,
-                  logs: Path) -> Latency:
-    """Publish at ``rate`` to one running worker; time each event to its task and its row."""
-    await prepare(config, None)
-    settings = config.settings()
+async def latency(configs: list[BenchConfig], payloads: Payloads, rate: float,
+                  warmup: float, logs: Path) -> Latency:
+    """Publish at ``rate`` to running workers (one process per config, one group); time
+    each event to its task and its row."""
+    await prepare(configs[0], None)
+    settings = configs[0].settings()
     assigned, all_stored = asyncio.Event(), asyncio.Event()
+    partitions: dict[int, int] = {}  # worker -> partitions assigned
     rows: list[tuple[float, float]] = []  # (received ms, latency ms)
 
-    def on_line(_: int, fields: dict[str, Any]) -> None:
-        if fields.get("assigned"):
-            assigned.set()
+    def on_line(index: int, fields: dict[str, Any]) -> None:
+        if "assigned" in fields:
+            partitions[index] = fields["assigned"]
+            if len(partitions) == len(configs) and all(partitions.values()):
+                assigned.set()
         if "visible_ms" in fields:
             rows.extend((r, fields["visible_ms"] - r) for r in fields["received_ms"])
             if len(rows) >= len(payloads.valid_ids):
                 all_stored.set()
 
-    child = Child(config, 0, logs)
-    await child.start(on_line)
+    children = [Child(c, i, logs) for i, c in enumerate(configs)]
+    for child in children:
+        await child.start(on_line)
     tasks: list[tuple[float, float]] = []
     consumer = AIOKafkaConsumer(**aiokafka_options(settings.kafka), fetch_max_wait_ms=10,
                                 auto_offset_reset="earliest", enable_auto_commit=False)
@@ -217,7 +222,8 @@ async def latency(config: BenchConfig, payloads: Payloads, rate: float, warmup: 
     finally:
         reader.cancel()
         await consumer.stop()
-        await child.stop()
+        for child in children:
+            await child.stop()
     since = (started + warmup) * 1000
 
     def steady(pairs: list[tuple[float, float]]) -> list[float]:
@@ -291,15 +297,17 @@ async def run(events: int, rate: float, seconds: float, rss_keys: int, loop: str
             r = results[name]
             console.print(f"  {r.eps:,.0f} events/s, CPU {r.cpu_pct:.0f} %, "
                           f"peak RSS {r.peak_rss_mb:.0f} MB {r.note}")
-        console.print(f"[bold]latency[/]: one vigie worker at {rate:,.0f} events/s "
-                      f"for {seconds:.0f} s ...")
-        lat = None
-        try:
-            lat = await asyncio.wait_for(latency(
-                config("vigie", "latency", watch_clickhouse=True), paced, rate,
-                min(3.0, seconds / 4), logs), seconds + 240)
-        except TimeoutError:
-            console.print("[red]latency run timed out[/]")
+        latencies: dict[int, Latency] = {}
+        for workers in (1, 2):
+            console.print(f"[bold]latency[/]: {workers} vigie worker(s) at {rate:,.0f} "
+                          f"events/s for {seconds:.0f} s ...")
+            try:
+                latencies[workers] = await asyncio.wait_for(latency(
+                    [config("vigie", f"latency{workers}", i, watch_clickhouse=True)
+                     for i in range(workers)], paced, rate, min(3.0, seconds / 4), logs),
+                    seconds + 240)
+            except TimeoutError:
+                console.print(f"[red]latency run with {workers} worker(s) timed out[/]")
         rss = None
         if rss_keys:
             console.print(f"[bold]memory[/]: one vigie worker with {rss_keys:,} dedup keys ...")
@@ -311,7 +319,7 @@ async def run(events: int, rate: float, seconds: float, rss_keys: int, loop: str
                     logs, timeout), timeout + 120)
             except TimeoutError:
                 console.print("[red]memory check timed out[/]")
-    doc = summary(results, lat, rss, info)
+    doc = summary(results, latencies, rss, info)
     for table in render(doc):
         console.print(table)
     return doc

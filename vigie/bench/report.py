@@ -160,13 +160,23 @@ def _ratio(a: float, b: float) -> float:
     return round(a / b, 3) if b else math.nan
 
 
-def summary(results: dict[str, ScenarioResult], latency: Latency | None,
+def _latency_doc(latency: Latency | None) -> dict[str, Any] | None:
+    if latency is None:
+        return None
+    return {"rate": latency.rate, "achieved_rate": round(latency.achieved_rate, 1),
+            **latency.summary()}
+
+
+def summary(results: dict[str, ScenarioResult], latencies: dict[int, Latency],
             rss_check: ScenarioResult | None, info: dict[str, Any]) -> dict[str, Any]:
-    """The JSON document of a run (the keys the issue asks for, then the details)."""
+    """The JSON document of a run (the keys the issue asks for, then the details).
+
+    ``latencies`` is keyed by worker processes; the top-level p99 keys are one worker's,
+    the ``_2workers`` ones the two workers' (one per core here)."""
     eps = {k: round(r.eps, 1) for k, r in results.items()}
     limit, naive = eps.get("limit", 0.0), eps.get("naive_faust", 0.0)
     one, two = eps.get("vigie", 0.0), eps.get("vigie_2workers", 0.0)
-    lat = latency.summary() if latency else {}
+    lat, lat2 = _latency_doc(latencies.get(1)) or {}, _latency_doc(latencies.get(2)) or {}
     return {
         "limit_eps": limit,
         "naive_faust_eps": naive,
@@ -177,12 +187,14 @@ def summary(results: dict[str, ScenarioResult], latency: Latency | None,
         "ratio_2workers_1worker": _ratio(two, one),
         "p99_task_ms": lat.get("p99_task_ms", math.nan),
         "p99_clickhouse_ms": lat.get("p99_clickhouse_ms", math.nan),
+        "p99_task_ms_2workers": lat2.get("p99_task_ms", math.nan),
+        "p99_clickhouse_ms_2workers": lat2.get("p99_clickhouse_ms", math.nan),
         "peak_rss_mb": round(max((r.peak_rss_mb for k, r in results.items()
                                   if k.startswith("vigie")), default=0.0), 1),
         "rss_1m_dedup_keys_mb": round(rss_check.peak_rss_mb, 1) if rss_check else None,
         "anon_rss_1m_dedup_keys_mb": round(rss_check.peak_anon_mb, 1) if rss_check else None,
-        "latency": {"rate": latency.rate, "achieved_rate": round(latency.achieved_rate, 1),
-                    **lat} if latency else None,
+        "latency": lat or None,
+        "latency_2workers": lat2 or None,
         "scenarios": {k: {"processes": r.processes, "events": r.events,
                           "seconds": round(r.seconds, 2), "eps": round(r.eps, 1),
                           "cpu_pct": round(r.cpu_pct, 1),
@@ -208,17 +220,18 @@ def render(doc: dict[str, Any]) -> list[Table]:
     figures = Table(title="ratios, latency, memory")
     figures.add_column("figure")
     figures.add_column("value", justify="right")
-    lat = doc.get("latency") or {}
     rows = [
         ("vigie / limit", f"{doc['ratio_vigie_limit']:.3f}"),
         ("vigie / naive Faust", f"{doc['ratio_vigie_naive']:.2f}"),
         ("2 workers / 1 worker", f"{doc['ratio_2workers_1worker']:.2f}"),
     ]
-    if lat:
-        rows.append(("latency run (target / achieved events/s)",
+    for key, workers in (("latency", "1 worker"), ("latency_2workers", "2 workers")):
+        if not (lat := doc.get(key)):
+            continue
+        rows.append((f"latency run, {workers} (target / achieved events/s)",
                      f"{lat['rate']:,.0f} / {lat['achieved_rate']:,.0f}"))
         for name in ("task", "clickhouse"):
-            rows.append((f"ingest → {name} p50 / p95 / p99 ms ({lat[f'{name}_samples']:,})",
+            rows.append((f"  ingest → {name} p50 / p95 / p99 ms ({lat[f'{name}_samples']:,})",
                          f"{lat[f'p50_{name}_ms']:,.0f} / {lat[f'p95_{name}_ms']:,.0f} / "
                          f"{lat[f'p99_{name}_ms']:,.0f}"))
     if doc["rss_1m_dedup_keys_mb"] is not None:
