@@ -33,8 +33,6 @@ from typing import Any, cast
 import faust
 import orjson
 from aiokafka import AIOKafkaProducer
-from aiokafka.admin import AIOKafkaAdminClient
-from aiokafka.structs import TopicPartition
 from faust.types import TP, EventT, StreamT
 from mode.types.signals import BaseSignalT, SignalHandlerT
 
@@ -58,7 +56,7 @@ from streams.pipeline import (
 from streams.route import route_alert
 from streams.status import OVERDUE_SQL, escalation, parse_status
 from streams.web import consumer_lag
-from vigie.kafka import aiokafka_options
+from vigie.kafka import group_committed
 
 log = logging.getLogger(__name__)
 
@@ -188,15 +186,8 @@ class Committer:
 
     async def _committed(self, partitions: set[Partition]) -> dict[Partition, int]:
         """The group's committed offsets; the log start where nothing was committed yet."""
-        admin = AIOKafkaAdminClient(**aiokafka_options(self.services.settings.kafka))
-        await admin.start()
-        try:
-            found = await admin.list_consumer_group_offsets(
-                self.app.conf.id, partitions=[TopicPartition(t, p) for t, p in partitions])
-        finally:
-            await admin.close()
-        positions = {(tp.topic, tp.partition): meta.offset for tp, meta in found.items()
-                     if meta.offset >= 0}
+        positions = await group_committed(self.services.settings.kafka, self.app.conf.id,
+                                          partitions)
         if fresh := [TP(t, p) for t, p in partitions if (t, p) not in positions]:
             earliest = await self.app.consumer.earliest_offsets(*fresh)
             positions |= {(tp.topic, tp.partition): int(earliest.get(tp) or 0) for tp in fresh}
@@ -425,7 +416,8 @@ def register_agents(app: faust.App, services: Services) -> None:
 
         Postponed while this worker's status partitions have unread statuses (after a
         restart, say): a task marked done in that backlog would be escalated."""
-        if any(p.lag for p in await consumer_lag(app, {topics.task_status.get_topic_name()})):
+        statuses = {topics.task_status.get_topic_name()}
+        if any(p.lag for p in await consumer_lag(app, settings.kafka, statuses)):
             return
         now = datetime.now(UTC)
         overdue = await writer.query(

@@ -32,15 +32,16 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any
 
 import faust
 import orjson
-from aiokafka import TopicPartition
 from faust.web import Request, Response, View
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from streams.app import Services
+from vigie.kafka import group_committed
+from vigie.settings import KafkaSettings
 
 STATUS_SCHEMA = "vigie.status.v1"
 CLICKHOUSE_TTL_S = 2.0
@@ -107,7 +108,8 @@ def source_topics(app: faust.App) -> set[str]:
             for topic in getattr(agent.channel, "topics", ())}
 
 
-async def consumer_lag(app: faust.App, topics: set[str]) -> list[PartitionLag]:
+async def consumer_lag(app: faust.App, kafka: KafkaSettings,
+                       topics: set[str]) -> list[PartitionLag]:
     """Lag of every owned source partition: end offset minus committed offset.
 
     A partition this worker has not committed yet since it was assigned counts from
@@ -124,25 +126,17 @@ async def consumer_lag(app: faust.App, topics: set[str]) -> list[PartitionLag]:
     if not owned:
         return []
     ends: dict[Any, int] = dict(await consumer.highwaters(*owned))
-    committed: dict[Any, int | None] = {tp: app.monitor.tp_committed_offsets.get(tp)
-                                        for tp in owned}
-    for tp, offset in committed.items():
-        if offset is None:
-            committed[tp] = await _group_committed(app, tp)
+    committed: dict[tuple[str, int], int] = {
+        (tp.topic, tp.partition): offset for tp in owned
+        if (offset := app.monitor.tp_committed_offsets.get(tp)) is not None}
+    if unknown := [(tp.topic, tp.partition) for tp in owned
+                   if (tp.topic, tp.partition) not in committed]:
+        committed |= await group_committed(kafka, app.conf.id, unknown)
     lags = []
     for tp in owned:
-        end, done = int(ends.get(tp) or 0), int(committed[tp] or 0)
+        end, done = int(ends.get(tp) or 0), committed.get((tp.topic, tp.partition), 0)
         lags.append(PartitionLag(tp.topic, tp.partition, end, done, max(0, end - done)))
     return lags
-
-
-async def _group_committed(app: faust.App, tp: Any) -> int:
-    """The group's committed offset of ``tp`` (0 when it has none: all of it is unread),
-    asked in the consumer's own thread, where its client lives."""
-    thread = cast(Any, app.consumer)._thread
-    client = thread._ensure_consumer()
-    offset = await thread.call_thread(client.committed, TopicPartition(tp.topic, tp.partition))
-    return int(offset or 0)
 
 
 def _consumer_running(app: faust.App) -> bool:
@@ -258,7 +252,7 @@ class WorkerWeb:
         self.topics = source_topics(self.app)
 
     async def lags(self) -> list[PartitionLag]:
-        lags = await consumer_lag(self.app, self.topics)
+        lags = await consumer_lag(self.app, self.services.settings.kafka, self.topics)
         self.services.metrics.set_lag({(p.topic, p.partition): p.lag for p in lags})
         return lags
 

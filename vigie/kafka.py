@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import ssl
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -106,3 +106,18 @@ async def record_ends(kafka: KafkaSettings,
         return ends
     finally:
         await consumer.stop()
+
+
+async def group_committed(kafka: KafkaSettings, group: str,
+                          partitions: Iterable[tuple[str, int]]) -> dict[tuple[str, int], int]:
+    """The offsets ``group`` committed on ``partitions``; those without a commit are
+    left out (where to start then is the caller's choice)."""
+    admin = AIOKafkaAdminClient(**aiokafka_options(kafka))
+    await admin.start()
+    try:
+        found = await admin.list_consumer_group_offsets(
+            group, partitions=[TopicPartition(t, p) for t, p in partitions])
+    finally:
+        await admin.close()
+    return {(tp.topic, tp.partition): meta.offset for tp, meta in found.items()
+            if meta.offset >= 0}

@@ -8,11 +8,13 @@ from collections import Counter
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from confluent_kafka import Consumer
+from confluent_kafka import TopicPartition as ConfluentPartition
 from confluent_kafka.admin import AdminClient, ConfigResource
 
 from tests.kafka_reader import read_to_end
 from vigie.embedded import EmbeddedBroker
-from vigie.kafka import create_topics, record_ends
+from vigie.kafka import create_topics, group_committed, record_ends
 from vigie.settings import Settings
 
 
@@ -61,3 +63,31 @@ async def test_record_ends_are_past_the_last_record_even_in_a_many_record_batch(
     settings = Settings().kafka.model_copy(update={"bootstrap_servers": broker.bootstrap_servers})
     ends = await record_ends(settings, reported)
     assert ends == {tps[0]: written[0], tps[1]: 0} == {tps[0]: 41, tps[1]: 0}
+
+
+async def test_group_committed_returns_what_another_client_committed_and_omits_the_rest(
+    broker: EmbeddedBroker, unique: str,
+) -> None:
+    """Where the agents resume and what lag readings count from."""
+    topic, group = f"{unique}.committed", f"{unique}.group"
+    admin = AIOKafkaAdminClient(bootstrap_servers=broker.bootstrap_servers)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(topic, 2, 1)])
+    finally:
+        await admin.close()
+    producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap_servers)
+    await producer.start()
+    try:
+        for _ in range(5):
+            await producer.send_and_wait(topic, b"v", partition=0)
+    finally:
+        await producer.stop()
+    committer = Consumer({"bootstrap.servers": broker.bootstrap_servers, "group.id": group,
+                          "enable.auto.commit": False})
+    try:  # partition 0 committed at 3, partition 1 never
+        committer.commit(offsets=[ConfluentPartition(topic, 0, 3)], asynchronous=False)
+    finally:
+        committer.close()
+    kafka = Settings().kafka.model_copy(update={"bootstrap_servers": broker.bootstrap_servers})
+    assert await group_committed(kafka, group, [(topic, 0), (topic, 1)]) == {(topic, 0): 3}
