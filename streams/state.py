@@ -104,6 +104,15 @@ class LoggedTable(MutableMapping[str, Any]):
         self.store: MutableMapping[str, Any] = table.data
         self.partition = 0
         self._writes: list[tuple[int, str, Any]] = []
+        table.on_recover(self._release_recovery_index)
+
+    async def _release_recovery_index(self) -> None:
+        """Faust's memory store notes the partition of every restored key, to drop
+        those of partitions not assigned once recovery is over; kept afterwards, that
+        note costs ~58 MB per million keys. Keys written live are not in it either."""
+        index = getattr(self.store, "_key_partition", None)
+        if index is not None:
+            index.clear()
 
     def __getitem__(self, key: str) -> Any:
         return self.store[key]
