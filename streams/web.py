@@ -113,7 +113,8 @@ async def consumer_lag(app: faust.App, kafka: KafkaSettings,
     """Lag of every owned source partition: end offset minus committed offset.
 
     A partition this worker has not committed yet since it was assigned counts from
-    the group's last commit, not from the consumer's position: the position runs ahead
+    the group's last commit (from 0 if the group never committed it), not from the
+    consumer's position: the position runs ahead
     of what is stored by every fetched and in-flight record, and the SLA check relies
     on this lag to wait for unread statuses.
     """
