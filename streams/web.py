@@ -114,9 +114,9 @@ async def consumer_lag(app: faust.App, kafka: KafkaSettings,
 
     A partition this worker has not committed yet since it was assigned counts from
     the group's last commit (from 0 if the group never committed it), not from the
-    consumer's position: the position runs ahead
-    of what is stored by every fetched and in-flight record, and the SLA check relies
-    on this lag to wait for unread statuses.
+    consumer's position: the position runs ahead of what is stored by every fetched
+    and in-flight record, and the SLA check relies on this lag to wait for unread
+    statuses.
     """
     consumer = app.consumer
     try:
