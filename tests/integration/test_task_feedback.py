@@ -21,14 +21,15 @@ async def test_statuses_are_stored_and_only_undone_overdue_tasks_are_escalated(
     settings: Settings,
 ) -> None:
     await publish(settings, list(Simulator(BrandDirectory.load(), seed=3).messages(200)))
+    stored = 0
     async with running_worker(settings) as services:
         async def tasks_stored() -> bool:
+            nonlocal stored
             published = services.metrics.stage_totals()["tasks"]
-            stored = await services.writer.query("SELECT uniqExact(task_id) FROM tasks")
-            return published > 0 and int(stored.rows[0][0]) == published
+            found = await services.writer.query("SELECT uniqExact(task_id) FROM tasks")
+            stored = int(found.rows[0][0])
+            return published > 0 and stored == published
         await eventually(tasks_stored, what="tasks stored")
-        stored = int((await services.writer.query(
-            "SELECT uniqExact(task_id) FROM tasks")).rows[0][0])
 
     tasks = [ResponseTask.model_validate_json(m.value())
              for m in read_to_end(settings.kafka.bootstrap_servers, settings.topics.tasks)]

@@ -15,7 +15,7 @@ from confluent_kafka.admin import AdminClient, ConfigResource
 from tests.kafka_reader import read_to_end
 from vigie.embedded import EmbeddedBroker
 from vigie.kafka import create_topics, group_committed, record_ends
-from vigie.settings import Settings
+from vigie.settings import KafkaSettings, Settings
 
 
 async def test_raw_topics_holding_unmasked_payloads_get_the_configured_retention(
@@ -39,12 +39,7 @@ async def test_record_ends_are_past_the_last_record_even_in_a_many_record_batch(
     """What table recovery reads up to. The embedded broker reports the end of a
     partition as the start of its last record batch + 1."""
     topic = f"{unique}.batched"
-    admin = AIOKafkaAdminClient(bootstrap_servers=broker.bootstrap_servers)
-    await admin.start()
-    try:
-        await admin.create_topics([NewTopic(topic, 2, 1)])
-    finally:
-        await admin.close()
+    await _create_two_partition_topic(broker, topic)
     producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap_servers, linger_ms=50)
     await producer.start()
     try:  # 1 record, then 40 in one batch, on partition 0; nothing on partition 1
@@ -60,8 +55,7 @@ async def test_record_ends_are_past_the_last_record_even_in_a_many_record_batch(
     finally:
         await consumer.stop()
     written = Counter(m.partition() for m in read_to_end(broker.bootstrap_servers, topic))
-    settings = Settings().kafka.model_copy(update={"bootstrap_servers": broker.bootstrap_servers})
-    ends = await record_ends(settings, reported)
+    ends = await record_ends(_kafka(broker), reported)
     assert ends == {tps[0]: written[0], tps[1]: 0} == {tps[0]: 41, tps[1]: 0}
 
 
@@ -70,12 +64,7 @@ async def test_group_committed_returns_what_another_client_committed_and_omits_t
 ) -> None:
     """Where the agents resume and what lag readings count from."""
     topic, group = f"{unique}.committed", f"{unique}.group"
-    admin = AIOKafkaAdminClient(bootstrap_servers=broker.bootstrap_servers)
-    await admin.start()
-    try:
-        await admin.create_topics([NewTopic(topic, 2, 1)])
-    finally:
-        await admin.close()
+    await _create_two_partition_topic(broker, topic)
     producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap_servers)
     await producer.start()
     try:
@@ -89,5 +78,18 @@ async def test_group_committed_returns_what_another_client_committed_and_omits_t
         committer.commit(offsets=[ConfluentPartition(topic, 0, 3)], asynchronous=False)
     finally:
         committer.close()
-    kafka = Settings().kafka.model_copy(update={"bootstrap_servers": broker.bootstrap_servers})
-    assert await group_committed(kafka, group, [(topic, 0), (topic, 1)]) == {(topic, 0): 3}
+    assert await group_committed(_kafka(broker), group, [(topic, 0), (topic, 1)]) == {
+        (topic, 0): 3}
+
+
+async def _create_two_partition_topic(broker: EmbeddedBroker, topic: str) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=broker.bootstrap_servers)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(topic, 2, 1)])
+    finally:
+        await admin.close()
+
+
+def _kafka(broker: EmbeddedBroker) -> KafkaSettings:
+    return Settings().kafka.model_copy(update={"bootstrap_servers": broker.bootstrap_servers})
