@@ -1,8 +1,13 @@
-"""The worker's Kafka consumer is built with vigie's settings, not Faust's fixed ones."""
+"""The worker's Kafka consumer and tables are built with vigie's settings, not Faust's
+fixed ones."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, cast
+
+import faust
 
 from sinks.clickhouse import EmbeddedClickHouse
 from streams.app import create_app
@@ -10,19 +15,36 @@ from vigie.kafka import create_topics
 from vigie.settings import Settings
 
 
+def _with_kafka(settings: Settings, **kafka: Any) -> Settings:
+    return settings.model_copy(update={"kafka": settings.kafka.model_copy(update=kafka)})
+
+
+@contextmanager
+def _worker_app(settings: Settings) -> Iterator[faust.App]:
+    clickhouse = EmbeddedClickHouse(settings.clickhouse.path, settings.clickhouse.database)
+    app, services = create_app(settings, clickhouse=clickhouse)
+    try:
+        yield app
+    finally:
+        services.writer.close()
+        clickhouse.close()
+
+
 async def test_fetches_wait_at_most_the_configured_time(settings: Settings) -> None:
     """Faust asks for 1,500 ms; the embedded broker then answers up to ~0.7 s late even
     with records waiting, which the latency bench measured as ~0.4 s more per event."""
-    configured = settings.model_copy(update={
-        "kafka": settings.kafka.model_copy(update={"fetch_max_wait_ms": 42})})
+    configured = _with_kafka(settings, fetch_max_wait_ms=42)
     await create_topics(configured)
-    clickhouse = EmbeddedClickHouse(configured.clickhouse.path, configured.clickhouse.database)
-    app, services = create_app(configured, clickhouse=clickhouse)
-    await app.start()
-    try:
-        client = cast(Any, app.consumer)._thread._consumer
-        assert client._fetcher._fetch_max_wait_ms == 42
-    finally:
-        await app.stop()
-        services.writer.close()
-        clickhouse.close()
+    with _worker_app(configured) as app:
+        await app.start()
+        try:
+            client = cast(Any, app.consumer)._thread._consumer
+            assert client._fetcher._fetch_max_wait_ms == 42
+        finally:
+            await app.stop()
+
+
+def test_tables_keep_the_configured_standby_copies(settings: Settings) -> None:
+    """0 standby copies: a worker no longer replays the other workers' table changelogs."""
+    with _worker_app(_with_kafka(settings, standby_replicas=0)) as app:
+        assert app.conf.table_standby_replicas == 0
