@@ -36,6 +36,13 @@ def tokenize(text: str) -> list[str]:
     return _TOKEN.findall(normalize_text(text))
 
 
+def digest(event_id: str) -> str:
+    """How the exact-dedup memory names an id: its 128-bit BLAKE2b digest in hex. Fixed
+    size whatever the id, so :class:`streams.digests.DigestMap` stores it in 16 bytes;
+    two ids share a digest with a probability of about n² / 2^129, nil in practice."""
+    return hashlib.blake2b(event_id.encode(), digest_size=16).hexdigest()
+
+
 _SOURCE_BITS = 31
 
 
@@ -52,17 +59,13 @@ def first_seen_entry(ts: float, source: str | None) -> float | int:
     return int(ts) << _SOURCE_BITS | zlib.crc32(source.encode()) & (1 << _SOURCE_BITS) - 1
 
 
-def _first_seen(value: Any) -> float:
-    """Event time of an entry (also the ``[ts, source]`` lists of earlier versions)."""
-    if isinstance(value, int):
-        return float(value >> _SOURCE_BITS)
-    return float(value[0] if isinstance(value, list) else value)
+def _first_seen(value: float) -> float:
+    """Event time of an entry."""
+    return float(value >> _SOURCE_BITS) if isinstance(value, int) else value
 
 
-def _same_source(value: Any, source: str) -> bool:
-    if isinstance(value, int):
-        return value == first_seen_entry(value >> _SOURCE_BITS, source)
-    return isinstance(value, list) and value[1] == source
+def _same_source(value: float, source: str) -> bool:
+    return isinstance(value, int) and value == first_seen_entry(value >> _SOURCE_BITS, source)
 
 
 def _expired(mapping: MutableMapping[str, Any], horizon: float, stamp: Any) -> list[str]:
@@ -72,7 +75,8 @@ def _expired(mapping: MutableMapping[str, Any], horizon: float, stamp: Any) -> l
 class ExactDeduper:
     """Forwards each ``event_id`` once per time-to-live (event time); counts the repeats.
 
-    ``seen`` maps event id → :func:`first_seen_entry` of its first delivery. Entries older
+    ``seen`` maps the :func:`digest` of an event id → :func:`first_seen_entry` of its
+    first delivery. Entries older
     than ``ttl`` behind the newest event time are swept every ``sweep_every`` seconds
     of event time (default ``ttl / 16``: a sweep scans the whole mapping, so it is
     rare, and memory stays within 1/16 of the TTL's worth); ``max_entries`` caps
@@ -108,13 +112,14 @@ class ExactDeduper:
             self.watermark = ts
             if ts >= self._next_sweep:
                 self.sweep()
-        first = self.seen.get(event_id)
+        key = digest(event_id)
+        first = self.seen.get(key)
         if first is not None and _first_seen(first) >= self.watermark - self.ttl:
             if source is not None and _same_source(first, source):
                 return False
             self.duplicates += 1
             return True
-        self.seen[event_id] = first_seen_entry(ts, source)
+        self.seen[key] = first_seen_entry(ts, source)
         return False
 
     def sweep(self) -> int:

@@ -1,7 +1,7 @@
 """Every Faust table of the app, declared in one place, with the state built on them.
 
-- ``dedup-seen``: exact-dedup memory (event id → first event time), partitioned like
-  the raw topics it is fed from.
+- ``dedup-seen``: exact-dedup memory (event id digest → first event time), partitioned
+  like the raw topics it is fed from, in a compact store (:mod:`streams.digests`).
 - ``contacts``: when each person last wrote to the brand in private, for the DM
   windows of the routing rules. Written under the partition of the DM that updated it:
   with several workers a worker sees the contacts of its own partitions only, so a
@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import faust
+from faust import stores
 from faust.types import TableT
 
 from streams.state import BufferedTable, LoggedTable
@@ -27,6 +28,10 @@ from streams.surge import SurgeDetector
 from vigie.settings import Settings
 
 _SURGE_TABLES = ("buckets", "series", "profiles", "meta")
+# streams.digests.DigestStore, a compact store for the dedup ids (a host: Faust ignores a
+# store URL that has nothing after its scheme, and uses the app's default store)
+DIGESTS = "digests://local"
+stores.STORES.aliases.setdefault("digests", "streams.digests:DigestStore")
 
 
 @dataclass
@@ -73,7 +78,7 @@ class Tables:
 
 def declare_tables(app: faust.App, settings: Settings) -> Tables:
     seen = app.Table(
-        "dedup-seen", default=None, partitions=settings.topics.partitions,
+        "dedup-seen", default=None, partitions=settings.topics.partitions, store=DIGESTS,
         help="event id (or edit key) → event time of first delivery; swept after the TTL",
     )
     contacts = app.Table(

@@ -149,11 +149,11 @@ def seed_dedup_keys(store: Any, count: int, topic: str) -> None:
     """Fill the dedup table's store with ``count`` entries shaped like the worker's own
     (RSS check), seen in the hour before the simulated traffic starts: inside the TTL,
     so they stay (older ones would be swept, one changelog tombstone each)."""
-    from streams.dedupe import first_seen_entry
+    from streams.dedupe import digest, first_seen_entry
 
     start = datetime(2026, 11, 2, 8, 0, tzinfo=UTC).timestamp()  # Simulator's default
     for i in range(count):
-        store[f"x:{1_800_000_000_000_000_000 + i * 7919}"] = first_seen_entry(
+        store[digest(f"x:{1_800_000_000_000_000_000 + i * 7919}")] = first_seen_entry(
             start - 3600 + i * 3600 / count, f"{topic}/{i % 4}/{i // 4}")
 
 

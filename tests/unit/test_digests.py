@@ -1,0 +1,66 @@
+"""The dedup table's compact store behaves as a dict of digest → int, in less memory."""
+
+from __future__ import annotations
+
+import random
+import sys
+
+import pytest
+
+from streams.dedupe import digest
+from streams.digests import DigestMap
+
+
+def test_matches_a_dict_through_inserts_updates_deletes_and_rebuilds() -> None:
+    rnd = random.Random(7)
+    ids = [digest(f"x:{i}") for i in range(5_000)]
+    compact, reference = DigestMap(), {}
+    for _ in range(60_000):
+        key, roll = rnd.choice(ids), rnd.random()
+        if roll < 0.55:
+            value = rnd.randrange(1 << 63)
+            compact[key] = reference[key] = value
+        elif roll < 0.8:
+            assert compact.get(key) == reference.get(key)
+        elif key in reference:
+            del compact[key], reference[key]
+        else:
+            with pytest.raises(KeyError):
+                del compact[key]
+    assert len(compact) == len(reference)
+    assert dict(compact.items()) == reference
+    assert set(compact) == set(reference)
+
+
+def test_an_entry_takes_a_fraction_of_a_dict_entry() -> None:
+    ids = [digest(f"x:{1_800_000_000_000_000_000 + i * 7919}") for i in range(200_000)]
+    compact, reference = DigestMap(), {}
+    for i, key in enumerate(ids):
+        compact[key] = reference[f"x:{i:019d}"] = (1_790_000_000 + i) << 31
+    arrays = sum(sys.getsizeof(a) for a in (compact._high, compact._low, compact._values))
+    in_dict = sys.getsizeof(reference) + sum(
+        sys.getsizeof(k) + sys.getsizeof(v) for k, v in reference.items())
+    assert arrays / len(ids) <= 70  # 24 bytes a slot, at least 35 % of the slots used
+    assert arrays <= in_dict / 2
+
+
+def test_refuses_what_it_cannot_hold() -> None:
+    compact = DigestMap()
+    assert compact.get("x:1") is None  # not a digest: never stored, so absent
+    with pytest.raises(KeyError):
+        compact["x:1"] = 5
+    with pytest.raises(ValueError, match="out of range"):
+        compact[digest("x:1")] = -1
+    assert len(compact) == 0
+
+
+def test_restores_changelog_records_in_order_and_skips_an_earlier_format() -> None:
+    compact = DigestMap()
+    skipped = compact.restore([
+        (digest("x:1"), 10), (digest("x:2"), 20), (digest("x:1"), None),  # a tombstone
+        ("x:3", [1_000.0, "raw.x/1/7"]),  # written by a version keyed by plain ids
+        (digest("x:4"), [1_000.0, "raw.x/1/8"]),
+        (digest("x:1"), 11),
+    ])
+    assert skipped == 2
+    assert dict(compact.items()) == {digest("x:1"): 11, digest("x:2"): 20}
