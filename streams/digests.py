@@ -133,6 +133,12 @@ class DigestMap(MutableMapping[str, int]):
         for slot, value in entries:
             yield f"{highs[slot]:016x}{lows[slot]:016x}", value
 
+    def keys_below(self, limit: int) -> list[str]:
+        """Keys of the values below ``limit`` (the TTL sweep's expired entries)."""
+        values, highs, lows = self._values, self._high, self._low
+        return [f"{highs[slot]:016x}{lows[slot]:016x}"
+                for slot, value in enumerate(values) if 0 <= value < limit]
+
     def __iter__(self) -> Iterator[str]:
         for key, _ in self.items():
             yield key
@@ -164,6 +170,9 @@ class DigestStore(memory.Store[str, int]):
     def __post_init__(self) -> None:
         super().__post_init__()
         self.data = self.digests = DigestMap()
+
+    def keys_below(self, limit: int) -> list[str]:
+        return self.digests.keys_below(limit)
 
     def apply_changelog_batch(self, batch: Iterable[EventT[Any]],
                               to_key: Callable[[Any], Any],

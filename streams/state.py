@@ -17,6 +17,7 @@ from typing import Any, TypeVar, cast
 
 from faust.types import TableT
 
+from streams.dedupe import ScansValues
 from streams.outbox import Outbox
 
 V = TypeVar("V")
@@ -133,6 +134,13 @@ class LoggedTable(MutableMapping[str, Any]):
 
     def __len__(self) -> int:
         return len(self.store)
+
+    def keys_below(self, limit: int) -> list[str]:
+        """Keys of the (int) values below ``limit``, found by the store when it can
+        (:class:`streams.dedupe.ScansValues`)."""
+        if isinstance(self.store, ScansValues):
+            return self.store.keys_below(limit)
+        return [key for key, value in self.store.items() if value < limit]
 
     def drain(self, outbox: Outbox) -> int:
         """Move the changelog records of the writes since the last drain to ``outbox``."""

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from streams.dedupe import digest
+from streams.dedupe import ExactDeduper, digest
 from streams.digests import DigestMap
 
 
@@ -64,3 +64,13 @@ def test_restores_changelog_records_in_order_and_skips_an_earlier_format() -> No
     ])
     assert skipped == 2
     assert dict(compact.items()) == {digest("x:1"): 11, digest("x:2"): 20}
+
+
+def test_the_ttl_sweep_finds_the_same_expired_ids_as_over_a_dict() -> None:
+    compact, reference = DigestMap(), {}
+    for seen in (compact, reference):
+        deduper = ExactDeduper(seen, ttl=100.0, sweep_every=10.0)
+        for i in range(2_000):
+            deduper.is_duplicate(f"x:{i}", i * 0.5 + 0.25, f"raw.x/0/{i}")
+    assert 200 <= len(reference) <= 230  # the last TTL's worth, plus at most one sweep's
+    assert dict(compact.items()) == reference
