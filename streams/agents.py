@@ -25,7 +25,7 @@ import inspect
 import logging
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -195,7 +195,8 @@ class Committer:
 
 
 async def _consume_batches(
-    app: faust.App, stream: faust.Stream[Any], services: Services, committer: Committer,
+    app: faust.App, batches: AsyncIterator[Sequence[EventT[Any]]],
+    ack: Callable[[EventT[Any]], Awaitable[Any]], services: Services, committer: Committer,
     handle: Handler,
 ) -> None:
     """Compute each batch, then complete it (store, confirm, ack, commit) in the background
@@ -218,7 +219,7 @@ async def _consume_batches(
             if failed(previous):
                 return  # the worker is stopping: this batch is read again after restart
         for event in events:
-            await stream.ack(event)  # releases them (Faust waits for this on rebalance)
+            await ack(event)  # releases them (Faust waits for this on rebalance)
         await committer.commit(admission)
 
     def crash_on_failure(task: asyncio.Task[None]) -> None:
@@ -231,8 +232,7 @@ async def _consume_batches(
         return task.cancelled() or task.exception() is not None
 
     try:
-        async for batch in stream.noack_take(sink.batch_size, within=sink.batch_seconds):
-            events: Sequence[EventT[Any]] = batch  # noack_take yields events, not values
+        async for events in batches:
             services.metrics.batch_size.labels(name).observe(len(events))
             try:
                 admission = await committer.admit(events)
@@ -297,8 +297,7 @@ def register_agents(app: faust.App, services: Services) -> None:
         add_dead_letters(outbox, result.dead_letters(positions))
         return await sent(outbox)
 
-    async def handle_raw(_stream: faust.Stream[Any],
-                         events: Sequence[EventT[Any]]) -> Completion:
+    async def handle_raw(events: Sequence[EventT[Any]]) -> Completion:
         """Slice by slice, so heartbeats and fetches run between slices: a batch of
         thousands computed in one go would block the loop for seconds (and miss a
         rebalance)."""
@@ -464,14 +463,26 @@ def register_agents(app: faust.App, services: Services) -> None:
         committers.append(committer)
 
         async def agent(stream: StreamT[Any]) -> None:
-            batches = cast(faust.Stream[Any], stream)  # noack_take is on the concrete class
-            await _consume_batches(app, batches, services, committer,
-                                   lambda events: handle(batches, events))
+            events = cast(faust.Stream[Any], stream)  # noack_take is on the concrete class
+            await _consume_batches(
+                app, events.noack_take(settings.sink.batch_size, settings.sink.batch_seconds),
+                events.ack, services, committer, lambda batch: handle(events, batch))
         agent.__name__ = name
         return agent
 
-    app.agent(topics.raw_all, name="vigie.process", concurrency=1)(
-        batched("process", handle_raw))
+    async def process_raw_feed(_stream: StreamT[Any]) -> None:
+        """The raw topics' agent. Its Faust stream keeps them subscribed (assignment,
+        table partitions); their records come through :class:`streams.rawfeed.RawFeed`."""
+        committer = Committer(app, services, "process")
+        committers.append(committer)
+
+        async def ack(event: EventT[Any]) -> None:
+            app.consumer.ack(event.message)
+
+        await _consume_batches(app, services.raw_feed.batches(app), ack, services, committer,
+                               handle_raw)
+
+    app.agent(topics.raw_all, name="vigie.process", concurrency=1)(process_raw_feed)
     app.agent(topics.surge, name="vigie.surge", concurrency=1)(
         batched("surge", handle_surge, faust_tables=True))
     app.agent(topics.task_status, name="vigie.task_status", concurrency=1)(

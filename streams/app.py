@@ -21,6 +21,7 @@ from streams.classify import Classifier
 from streams.metrics import Metrics
 from streams.partitioner import partition_for
 from streams.pipeline import Pipeline
+from streams.rawfeed import RawFeed
 from streams.tables import Tables, declare_tables
 from streams.topics import Topics, declare_topics
 from vigie.kafka import record_ends, ssl_context
@@ -37,6 +38,7 @@ class Services:
     pipeline: Pipeline
     writer: ClickHouseWriter
     metrics: Metrics
+    raw_feed: RawFeed
 
 
 def _credentials(kafka: KafkaSettings) -> faust.SASLCredentials | faust.SSLCredentials | None:
@@ -154,7 +156,10 @@ def create_app(
         writer=ClickHouseWriter(clickhouse or connect(settings.clickhouse), metrics,
                                 min_interval_s=settings.sink.min_insert_interval_s),
         metrics=metrics,
+        raw_feed=RawFeed(set(settings.topics.all_raw()), settings.sink.batch_size,
+                         settings.sink.batch_seconds),
     )
+    services.raw_feed.install(app)
     from streams.agents import register_agents
     from streams.web import register_web
 
