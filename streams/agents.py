@@ -1,8 +1,9 @@
 """Faust agents: thin loops that batch records, call the pipeline, emit, store, ack.
 
 Acknowledgement discipline (at-least-once, nothing lost): every agent takes batches
-with ``noack_take`` and acknowledges them only after ClickHouse stored the rows and
-the producer confirmed every output record. A handler works in two steps: the first
+(the raw topics' agent from :class:`streams.rawfeed.RawFeed`, the others with
+``noack_take``) and acknowledges them only after ClickHouse stored the rows and the
+producer confirmed every output record. A handler works in two steps: the first
 (awaited in the agent's loop) computes the batch and hands its records to the
 producer; the second (the *completion*) stores rows and awaits the confirmations.
 Later batches are computed while earlier ones complete (up to ``IN_FLIGHT`` full
@@ -477,7 +478,9 @@ def register_agents(app: faust.App, services: Services) -> None:
         committers.append(committer)
 
         async def ack(event: EventT[Any]) -> None:
-            app.consumer.ack(event.message)
+            message = event.message
+            app.consumer.ack(message)
+            app.sensors.on_message_out(message.tp, message.offset, message)  # as Faust does
 
         await _consume_batches(app, services.raw_feed.batches(app), ack, services, committer,
                                handle_raw)
