@@ -471,19 +471,19 @@ def register_agents(app: faust.App, services: Services) -> None:
         agent.__name__ = name
         return agent
 
+    raw_committer = Committer(app, services, "process")
+    committers.append(raw_committer)
+
+    async def ack_raw(event: EventT[Any]) -> None:
+        message = event.message
+        app.consumer.ack(message)
+        app.sensors.on_message_out(message.tp, message.offset, message)  # as Faust does
+
     async def process_raw_feed(_stream: StreamT[Any]) -> None:
         """The raw topics' agent. Its Faust stream keeps them subscribed (assignment,
         table partitions); their records come through :class:`streams.rawfeed.RawFeed`."""
-        committer = Committer(app, services, "process")
-        committers.append(committer)
-
-        async def ack(event: EventT[Any]) -> None:
-            message = event.message
-            app.consumer.ack(message)
-            app.sensors.on_message_out(message.tp, message.offset, message)  # as Faust does
-
-        await _consume_batches(app, services.raw_feed.batches(app), ack, services, committer,
-                               handle_raw)
+        await _consume_batches(app, services.raw_feed.batches(app), ack_raw, services,
+                               raw_committer, handle_raw)
 
     app.agent(topics.raw_all, name="vigie.process", concurrency=1)(process_raw_feed)
     app.agent(topics.surge, name="vigie.surge", concurrency=1)(

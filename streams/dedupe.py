@@ -86,10 +86,10 @@ class ExactDeduper:
     """Forwards each ``event_id`` once per time-to-live (event time); counts the repeats.
 
     ``seen`` maps the :func:`digest` of an event id → :func:`first_seen_entry` of its
-    first delivery. Entries older
-    than ``ttl`` behind the newest event time are swept every ``sweep_every`` seconds
-    of event time (default ``ttl / 16``: a sweep scans the whole mapping, so it is
-    rare, and memory stays within 1/16 of the TTL's worth); ``max_entries`` caps
+    first delivery. Entries older than ``ttl`` behind the newest event time are swept
+    every ``sweep_every`` seconds of event time (default ``ttl / 16``: a sweep scans
+    the whole mapping, so it is rare, and memory stays within 1/16 of the TTL's
+    worth); ``max_entries`` caps
     memory even if event time stalls (oldest entries go first).
     """
 

@@ -92,8 +92,8 @@ class RawFeed:
                     await asyncio.wait_for(self._full.wait(), left)
                 continue
             taken, self._buffer[: self.size] = self._buffer[: self.size], []
-            if self._buffer:
-                self._opened_at = loop.time()
+            if self._buffer:  # they arrived earlier: counting from now delays them by
+                self._opened_at = loop.time()  # one window at most
             if len(self._buffer) < self.size:
                 self._full.clear()
             self._room.set()

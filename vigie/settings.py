@@ -130,8 +130,8 @@ class SinkSettings(BaseModel):
         default=0.1, gt=0,
         description="Longest a batch waits to fill, from its first record: the floor of "
         "ingest-to-task latency. Bench, p99 ingest-to-task at 2,000 events/s, one worker: "
-        "0.59 s at 0.25, 0.42 s at 0.1, 0.41 s at 0.05; two workers: 0.71, 0.72, 0.96 s. "
-        "On a backlog batches fill at once whatever the window.")
+        "0.59 s at 0.25, 0.42-0.54 s at 0.1, 0.41 s at 0.05; two workers: 0.71, "
+        "0.72-0.83, 0.96 s. On a backlog batches fill at once whatever the window.")
     min_insert_interval_s: float = Field(
         default=0.0, ge=0,
         description="Least time between two inserts into one table; batches stored "
