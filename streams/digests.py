@@ -38,6 +38,10 @@ def _words(key: str) -> tuple[int, int]:
     return whole >> 64, whole & _WORD
 
 
+def _key(high: int, low: int) -> str:
+    return f"{high:016x}{low:016x}"
+
+
 class DigestMap(MutableMapping[str, int]):
     """:func:`streams.dedupe.digest` of an id → int, in 24 bytes a slot (see the module
     docstring).
@@ -131,12 +135,12 @@ class DigestMap(MutableMapping[str, int]):
         highs, lows = self._high, self._low
         entries = [(slot, value) for slot, value in enumerate(self._values) if value >= 0]
         for slot, value in entries:
-            yield f"{highs[slot]:016x}{lows[slot]:016x}", value
+            yield _key(highs[slot], lows[slot]), value
 
     def keys_below(self, limit: int) -> list[str]:
         """Keys of the values below ``limit`` (the TTL sweep's expired entries)."""
         values, highs, lows = self._values, self._high, self._low
-        return [f"{highs[slot]:016x}{lows[slot]:016x}"
+        return [_key(highs[slot], lows[slot])
                 for slot, value in enumerate(values) if 0 <= value < limit]
 
     def __iter__(self) -> Iterator[str]:

@@ -108,3 +108,5 @@ def test_a_forwarded_id_costs_one_small_int_under_its_digest() -> None:
     assert sys.getsizeof(seen[digest("x:1")]) <= 36
     assert deduper.is_duplicate("x:1", 1_001.0, "raw.x/0/42")
     assert not deduper.is_duplicate("x:1", 1_001.0, "raw.x/0/41")  # the same record re-read
+    deduper.is_duplicate("x:2", 1_000.0 + 3600.5, "raw.x/0/99")  # x:1 expires (whole seconds)
+    assert not deduper.is_duplicate("x:1", 4_601.0, "raw.x/0/100")
