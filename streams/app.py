@@ -124,6 +124,7 @@ def create_app(
         producer_linger_ms=kafka.producer_linger_ms,
         producer_max_batch_size=kafka.producer_batch_bytes,
         store="memory://",
+        datadir=settings.faust_datadir(),
         table_standby_replicas=kafka.standby_replicas,
         topic_partitions=settings.topics.partitions,
         topic_replication_factor=kafka.replication_factor,

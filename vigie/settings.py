@@ -227,6 +227,11 @@ class Settings(BaseSettings):
     brands_file: Path | None = Field(
         default=None, description="Brands TOML file; unset = the bundled demo brands."
     )
+    worker_dir: Path = Field(
+        default=Path(".vigie/worker"),
+        description="Faust's data directory, one subdirectory per group (tables are in memory"
+        " and in Kafka, so it stays near empty).",
+    )
     web_port: int = Field(default=6066, description="Worker HTTP port (metrics, health).")
     web_host: str = "127.0.0.1"
     log_level: str = "INFO"
@@ -244,6 +249,12 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         return init_settings, env_settings, SecretFiles(settings_cls)
+
+    def faust_datadir(self) -> Path:
+        """This group's Faust data directory, made here: Faust makes only its subdirectories."""
+        path = self.worker_dir / self.kafka.consumer_group
+        path.mkdir(parents=True, exist_ok=True)
+        return path
 
     @model_validator(mode="after")
     def _sasl_needs_credentials(self) -> Settings:

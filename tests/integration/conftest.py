@@ -41,7 +41,7 @@ def isolated_settings(broker: EmbeddedBroker, clickhouse_dir: Path, unique: str,
     sla = base.sla.model_copy(update={"breach_check_s": 3600.0})
     return base.model_copy(update={
         "topics": topics, "kafka": kafka, "clickhouse": clickhouse, "sla": sla,
-        "web_port": free_port(), **overrides,
+        "worker_dir": clickhouse_dir.parent / "worker", "web_port": free_port(), **overrides,
     })
 
 

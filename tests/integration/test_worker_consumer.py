@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, cast
 
 import faust
+import pytest
 
 from sinks.clickhouse import EmbeddedClickHouse
 from streams.app import create_app
@@ -48,3 +50,18 @@ def test_tables_keep_the_configured_standby_copies(settings: Settings) -> None:
     """0 standby copies: a worker no longer replays the other workers' table changelogs."""
     with _worker_app(_with_kafka(settings, standby_replicas=0)) as app:
         assert app.conf.table_standby_replicas == 0
+
+
+async def test_faust_keeps_its_data_directory_under_the_configured_one(
+        settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Faust's default, ``<group>-data`` in the working directory, littered every checkout
+    a worker or a test ran in."""
+    working = tmp_path / "cwd"
+    working.mkdir()
+    monkeypatch.chdir(working)
+    await create_topics(settings)
+    with _worker_app(settings) as app:
+        await app.start()
+        await app.stop()
+    assert list(working.iterdir()) == []
+    assert (settings.worker_dir / settings.kafka.consumer_group / "v1" / "tables").is_dir()

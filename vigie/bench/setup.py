@@ -71,5 +71,6 @@ def faust_app_options(settings: Settings) -> dict[str, Any]:
         "producer_linger_ms": kafka.producer_linger_ms,
         "producer_max_batch_size": kafka.producer_batch_bytes,
         "store": "memory://",
+        "datadir": settings.faust_datadir(),
         "topic_partitions": settings.topics.partitions,
     }
