@@ -81,6 +81,10 @@ class ScansValues(Protocol):
 
     def keys_below(self, limit: int) -> list[str]: ...
 
+    def value_at(self, fraction: float) -> int:
+        """About the value ``fraction`` of the entries lie below (the cap's oldest)."""
+        ...
+
 
 class ExactDeduper:
     """Forwards each ``event_id`` once per time-to-live (event time); counts the repeats.
@@ -89,8 +93,9 @@ class ExactDeduper:
     first delivery. Entries older than ``ttl`` behind the newest event time are swept
     every ``sweep_every`` seconds of event time (default ``ttl / 16``: a sweep scans
     the whole mapping, so it is rare, and memory stays within 1/16 of the TTL's
-    worth); ``max_entries`` caps
-    memory even if event time stalls (oldest entries go first).
+    worth). ``max_entries`` caps memory at any rate (at a few thousand events a second
+    the TTL holds hundreds of millions of ids), and if event time stalls: past it, the
+    oldest entries go, down to 90 % of it.
     """
 
     def __init__(
@@ -130,18 +135,26 @@ class ExactDeduper:
             self.duplicates += 1
             return True
         self.seen[key] = first_seen_entry(ts, source)
+        if len(self.seen) > self.max_entries:
+            self.sweep()
         return False
 
     def sweep(self) -> int:
         """Drop expired ids (and the oldest ones beyond ``max_entries``); returns how many."""
         horizon = self.watermark - self.ttl
-        if isinstance(self.seen, ScansValues):  # int entries: first seen < horizon
-            stale = self.seen.keys_below(math.ceil(horizon) << _SOURCE_BITS)
+        keep = int(self.max_entries * 0.9)
+        if isinstance(self.seen, ScansValues):  # int entries, in first-seen order
+            limit = math.ceil(horizon) << _SOURCE_BITS
+            if len(self.seen) > self.max_entries:  # and the oldest beyond the cap
+                limit = max(limit, self.seen.value_at(1 - keep / len(self.seen)))
+            stale = self.seen.keys_below(limit)
+            if len(self.seen) - len(stale) > self.max_entries:  # all tied at the limit
+                stale = self.seen.keys_below(limit + 1)
         else:
             stale = _expired(self.seen, horizon, _first_seen)
-        if len(self.seen) - len(stale) > self.max_entries:
-            by_age = sorted(self.seen.items(), key=lambda kv: _first_seen(kv[1]))
-            stale = [k for k, _ in by_age[: len(self.seen) - int(self.max_entries * 0.9)]]
+            if len(self.seen) - len(stale) > self.max_entries:
+                by_age = sorted(self.seen.items(), key=lambda kv: _first_seen(kv[1]))
+                stale = [k for k, _ in by_age[: len(self.seen) - keep]]
         for key in stale:
             del self.seen[key]
         self._next_sweep = self.watermark + self.sweep_every

@@ -102,7 +102,8 @@ class Pipeline:
         self.settings = settings
         self.brands = brands
         self.classifier = classifier or default_classifier()
-        self.exact = ExactDeduper(seen, ttl=settings.dedup.ttl_hours * 3600)
+        self.exact = ExactDeduper(seen, ttl=settings.dedup.ttl_hours * 3600,
+                                  max_entries=settings.dedup.max_ids)
         self.near = NearDuplicateIndex(window=settings.dedup.near_window_s)
         self.contacts: MutableMapping[str, float] = {} if contacts is None else contacts
         self.platform_of_topic = {settings.topics.raw(p): p for p in Platform}

@@ -142,6 +142,13 @@ class LoggedTable(MutableMapping[str, Any]):
             return self.store.keys_below(limit)
         return [key for key, value in self.store.items() if value < limit]
 
+    def value_at(self, fraction: float) -> int:
+        """About the (int) value ``fraction`` of the entries lie below."""
+        if isinstance(self.store, ScansValues):
+            return self.store.value_at(fraction)
+        values = sorted(self.store.values())
+        return values[min(len(values) - 1, int(fraction * len(values)))] if values else 0
+
     def drain(self, outbox: Outbox) -> int:
         """Move the changelog records of the writes since the last drain to ``outbox``."""
         topic = self.table.changelog_topic

@@ -74,3 +74,32 @@ def test_the_ttl_sweep_finds_the_same_expired_ids_as_over_a_dict() -> None:
             deduper.is_duplicate(f"x:{i}", i * 0.5 + 0.25, f"raw.x/0/{i}")
     assert 200 <= len(reference) <= 230  # the last TTL's worth, plus at most one sweep's
     assert dict(compact.items()) == reference
+
+
+def test_the_cap_keeps_the_newest_ids_at_any_rate() -> None:
+    """Within the TTL, but more ids than the cap: the oldest go (event time counts in
+    whole seconds), down to 90 % of the cap, as over a dict."""
+    def second(i: int) -> int:
+        return int(1_000 + i * 0.01)
+
+    for seen in (DigestMap(), {}):
+        deduper = ExactDeduper(seen, ttl=3600.0, max_entries=1_000)
+        for i in range(5_000):
+            deduper.is_duplicate(f"x:{i}", 1_000.0 + i * 0.01, f"raw.x/0/{i}")
+            assert len(seen) <= 1_000
+        kept = {i for i in range(5_000) if digest(f"x:{i}") in seen}
+        assert len(kept) >= 900
+        assert max(second(i) for i in set(range(5_000)) - kept) <= min(map(second, kept))
+
+
+def test_a_quantile_of_millions_of_values_is_estimated_from_a_sample() -> None:
+    compact = DigestMap()
+    values = random.Random(7).sample(range(10_000_000), 300_000)
+    for i, value in enumerate(values):
+        compact[digest(f"x:{i}")] = value
+    ordered = sorted(values)
+    for fraction in (0.1, 0.5, 0.9):
+        estimate = compact.value_at(fraction)
+        rank = sum(1 for v in values if v < estimate) / len(values)
+        assert abs(rank - fraction) < 0.02, (fraction, rank)
+    assert compact.value_at(0.0) >= ordered[0]
