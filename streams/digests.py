@@ -3,9 +3,10 @@
 The exact-dedup table remembers every forwarded id for its TTL (48 h by default): at
 a few thousand events a second that is millions of entries per worker. In a dict,
 an entry costs ~170 bytes (the id string, the int, the dict slot). Here a slot costs
-24 bytes, and 35-70 % of the slots are in use: the key, the id's 128-bit digest
+26 bytes, and 35-70 % of the slots are in use: the key, the id's 128-bit digest
 (:func:`streams.dedupe.digest`), is kept as two unsigned 64-bit words and the value
-as a signed one, in three ``array`` columns probed linearly.
+as a signed one, in ``array`` columns probed linearly, with the changelog partition
+the entry was written under (its tombstone must go there too).
 
 :class:`DigestStore` is the Faust memory store with that mapping as its data, so
 live writes, restores and standby copies all land in it.
@@ -44,11 +45,13 @@ def _key(high: int, low: int) -> str:
 
 
 class DigestMap(MutableMapping[str, int]):
-    """:func:`streams.dedupe.digest` of an id → int, in 24 bytes a slot (see the module
+    """:func:`streams.dedupe.digest` of an id → int, in 26 bytes a slot (see the module
     docstring).
 
-    Keys are 32-character hex digests, values ints in [0, 2^63). Linear probing over
-    three ``array`` columns; deleted slots stay marked until the next rebuild.
+    Keys are 32-character hex digests, values ints in [0, 2^63), each with the
+    partition it was written under (:meth:`put`; 0 through the mapping interface).
+    Linear probing over ``array`` columns; deleted slots stay marked until the next
+    rebuild.
     """
 
     def __init__(self) -> None:
@@ -59,6 +62,7 @@ class DigestMap(MutableMapping[str, int]):
         self._high = array("Q", bytes(8 * capacity))
         self._low = array("Q", bytes(8 * capacity))
         self._values = array("q", [_FREE]) * capacity
+        self._partitions = array("H", bytes(2 * capacity))
         self._live = 0
         self._used = 0  # live and deleted slots
 
@@ -93,6 +97,10 @@ class DigestMap(MutableMapping[str, int]):
         return isinstance(key, str) and self.get(key) is not None
 
     def __setitem__(self, key: str, value: int) -> None:
+        self.put(key, value, 0)
+
+    def put(self, key: str, value: int, partition: int) -> None:
+        """Set ``key`` to ``value``, written under changelog ``partition``."""
         if not 0 <= value < 1 << 63:
             raise ValueError(f"dedup value out of range: {value!r}")
         high, low = _words(key)
@@ -103,32 +111,39 @@ class DigestMap(MutableMapping[str, int]):
             self._high[slot], self._low[slot] = high, low
             self._live += 1
         self._values[slot] = value
+        self._partitions[slot] = partition
         if self._used > _MAX_LOAD * (self._mask + 1):
             self._rebuild()
 
     def __delitem__(self, key: str) -> None:
+        self.remove(key)
+
+    def remove(self, key: str) -> int:
+        """Delete ``key``; returns the partition it was written under."""
         slot, found = self._find(*_words(key))
         if not found:
             raise KeyError(key)
         self._values[slot] = _GONE
         self._live -= 1
+        return self._partitions[slot]
 
     def _rebuild(self) -> None:
         """Move the live entries to arrays where they fill at most half the slots."""
-        highs, lows, values = self._high, self._low, self._values
+        highs, lows, values, partitions = self._high, self._low, self._values, self._partitions
         capacity = self._mask + 1
         while self._live > capacity // 2:
             capacity *= 2
         live = self._live
         self._allocate(capacity)
-        mask, new_highs, new_lows, new_values = (
-            self._mask, self._high, self._low, self._values)
+        mask, new_highs, new_lows, new_values, new_partitions = (
+            self._mask, self._high, self._low, self._values, self._partitions)
         for old, value in enumerate(values):
             if value >= 0:
                 slot = lows[old] & mask
                 while new_values[slot] != _FREE:
                     slot = (slot + 1) & mask
                 new_highs[slot], new_lows[slot], new_values[slot] = highs[old], lows[old], value
+                new_partitions[slot] = partitions[old]
         self._live = self._used = live
 
     def items(self) -> Iterator[tuple[str, int]]:  # type: ignore[override]
@@ -164,16 +179,17 @@ class DigestMap(MutableMapping[str, int]):
     def clear(self) -> None:
         self._allocate(1024)
 
-    def restore(self, records: Iterable[tuple[Any, Any]]) -> int:
-        """Apply changelog records in order (a None value deletes); returns how many were
-        skipped because an earlier version wrote them (plain ids, ``[ts, source]``)."""
+    def restore(self, records: Iterable[tuple[Any, Any, int]]) -> int:
+        """Apply changelog records ``(key, value, partition)`` in order (a None value
+        deletes); returns how many were skipped because an earlier version wrote them
+        (plain ids, ``[ts, source]``)."""
         skipped = 0
-        for key, value in records:
+        for key, value, partition in records:
             try:
                 if value is None:
                     self.pop(key, None)
                 else:
-                    self[key] = value
+                    self.put(key, value, partition)
             except (KeyError, ValueError, TypeError):
                 skipped += 1
         return skipped
@@ -192,16 +208,22 @@ class DigestStore(memory.Store[str, int]):
     def value_at(self, fraction: float) -> int:
         return self.digests.value_at(fraction)
 
+    def put(self, key: str, value: int, partition: int) -> None:
+        self.digests.put(key, value, partition)
+
+    def remove(self, key: str) -> int:
+        return self.digests.remove(key)
+
     def apply_changelog_batch(self, batch: Iterable[EventT[Any]],
                               to_key: Callable[[Any], Any],
                               to_value: Callable[[Any], Any]) -> None:
-        """Restore changelog records in order. Faust's memory store also notes each
-        key's partition, to drop other partitions' keys after recovery; not here: an
-        id of another partition never matches this worker's records, and the TTL
-        sweep removes it."""
+        """Restore changelog records in order, each under its partition. Faust's memory
+        store also drops other partitions' keys after recovery; not here: an id of
+        another partition never matches this worker's records, and the TTL sweep
+        removes it."""
         skipped = self.digests.restore(
-            (to_key(e.key), None if e.message.value is None else to_value(e.value))
-            for e in batch)
+            (to_key(e.key), None if e.message.value is None else to_value(e.value),
+             e.message.partition) for e in batch)
         if skipped:
             log.warning("dedup memory: %d restored entries of an earlier format skipped "
                         "(a redelivery of those messages counts as new once)", skipped)

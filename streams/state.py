@@ -13,9 +13,10 @@ restores exactly the state of the last acknowledged batch.
 from __future__ import annotations
 
 from collections.abc import Iterator, MutableMapping
+from functools import cached_property
 from typing import Any, TypeVar, cast
 
-from faust.types import TableT
+from faust.types import TP, TableT
 
 from streams.dedupe import ScansValues
 from streams.outbox import Outbox
@@ -105,6 +106,10 @@ class LoggedTable(MutableMapping[str, Any]):
         self.store: MutableMapping[str, Any] = table.data
         self.partition = 0
         self._writes: list[tuple[int, str, Any]] = []
+        # A store that remembers each key's partition (streams.digests.DigestStore)
+        # lets a delete go where the key was written, whatever record is computed.
+        self._put = getattr(self.store, "put", None)
+        self._remove = getattr(self.store, "remove", None)
         table.on_recover(self._release_recovery_index)
 
     async def _release_recovery_index(self) -> None:
@@ -122,12 +127,29 @@ class LoggedTable(MutableMapping[str, Any]):
         return self.store.get(key, default)
 
     def __setitem__(self, key: str, value: Any) -> None:
-        self.store[key] = value
+        if self._put is not None:
+            self._put(key, value, self.partition)
+        else:
+            self.store[key] = value
         self._writes.append((self.partition, key, value))
 
     def __delitem__(self, key: str) -> None:
-        del self.store[key]
-        self._writes.append((self.partition, key, None))
+        """Delete ``key``; its tombstone goes to the partition the key was written under
+        (compaction works per partition: filed elsewhere, it would leave the key's
+        record in its own partition for good, and every restore would read it). A key
+        of a partition this worker does not own (a standby copy, a partition revoked)
+        leaves its memory only: the owner writes the tombstone."""
+        if self._remove is None:
+            del self.store[key]
+            self._writes.append((self.partition, key, None))
+            return
+        partition = self._remove(key)
+        if self.table.app.assignor.is_active(TP(self._changelog, partition)):
+            self._writes.append((partition, key, None))
+
+    @cached_property
+    def _changelog(self) -> str:
+        return self.table.changelog_topic.get_topic_name()
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.store)

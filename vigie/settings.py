@@ -148,7 +148,7 @@ class DedupSettings(BaseModel):
     ttl_hours: float = Field(default=48.0, gt=0)
     max_ids: int = Field(
         default=5_000_000, ge=1,
-        description="Ids a worker remembers at most (~65 bytes each); past it the oldest "
+        description="Ids a worker remembers at most (~70 bytes each); past it the oldest "
         "go first, so at high rates ids are remembered for less than the TTL.")
     near_window_s: float = Field(default=3600.0, gt=0)
 

@@ -13,6 +13,7 @@ from schemas.events import Kind
 from streams.brands import BrandDirectory
 from tests.integration.conftest import eventually, running_worker
 from tests.integration.test_pipeline_e2e import publish
+from tests.kafka_reader import read_to_end
 from vigie.settings import Settings
 
 
@@ -43,3 +44,37 @@ async def test_a_restarted_worker_restores_what_the_previous_one_wrote(
             return not any(cast(Any, t.store)._key_partition for t in services.tables.logged())
 
         await eventually(released, within=30, what="the restore's index released")
+
+
+async def test_expired_ids_are_tombstoned_in_the_partition_they_were_written_to(
+    settings: Settings,
+) -> None:
+    """The changelog is compacted per partition: a tombstone filed under another
+    partition leaves the id's record in its own forever, and every restore reads it."""
+    ttl_s = 5.0
+    settings = settings.model_copy(update={
+        "dedup": settings.dedup.model_copy(update={"ttl_hours": ttl_s / 3600})})
+    messages = list(Simulator(BrandDirectory.load(), seed=12).messages(600))
+    await publish(settings, messages)
+    async with running_worker(settings) as services:
+        async def all_read() -> bool:
+            return services.metrics.stage_totals()["raw"] >= len(messages)
+
+        await eventually(all_read, within=90, what="every raw record processed")
+        changelog = services.tables.seen.table.changelog_topic.get_topic_name()
+        remembered = dict(services.tables.seen.store)
+
+    written: dict[bytes, set[int]] = {}
+    tombstones: dict[bytes, set[int]] = {}
+    last: dict[bytes, bytes | None] = {}  # each partition's records come in order
+    for record in read_to_end(settings.kafka.bootstrap_servers, changelog):
+        key = record.key() or b""
+        kept = written if record.value() is not None else tombstones
+        kept.setdefault(key, set()).add(record.partition() or 0)
+        last[key] = record.value()
+    assert len(tombstones) > 100  # the sweeps ran
+    misfiled = {key: (written.get(key), parts) for key, parts in tombstones.items()
+                if not parts <= written.get(key, set())}
+    assert not misfiled, f"{len(misfiled)} of {len(tombstones)}: {list(misfiled.items())[:3]}"
+    # what a restore rebuilds (compacted or not) is what the worker remembered
+    assert sum(1 for value in last.values() if value is not None) == len(remembered)
