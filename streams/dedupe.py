@@ -13,12 +13,13 @@ replay gives the same answer as the live run.
 from __future__ import annotations
 
 import hashlib
-import math
 import re
 import zlib
 from collections.abc import MutableMapping
 from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
+
+from streams.expiry import ExpiringMemory, expired
 
 DEFAULT_TTL = 48 * 3600.0
 
@@ -69,33 +70,12 @@ def _same_source(value: float, source: str) -> bool:
     return isinstance(value, int) and value == first_seen_entry(value >> _SOURCE_BITS, source)
 
 
-def _expired(mapping: MutableMapping[str, Any], horizon: float, stamp: Any) -> list[str]:
-    return [key for key, value in mapping.items() if stamp(value) < horizon]
-
-
-@runtime_checkable
-class ScansValues(Protocol):
-    """A memory that finds the keys of its values below a limit itself, without building
-    every key (:class:`streams.digests.DigestMap`: 0.1 s for a million entries where
-    reading them all takes 0.9 s, in the worker's event loop)."""
-
-    def keys_below(self, limit: int) -> list[str]: ...
-
-    def value_at(self, fraction: float) -> int:
-        """About the value ``fraction`` of the entries lie below (the cap's oldest)."""
-        ...
-
-
 class ExactDeduper:
     """Forwards each ``event_id`` once per time-to-live (event time); counts the repeats.
 
     ``seen`` maps the :func:`digest` of an event id → :func:`first_seen_entry` of its
-    first delivery. Entries older than ``ttl`` behind the newest event time are swept
-    every ``sweep_every`` seconds of event time (default ``ttl / 16``: a sweep scans
-    the whole mapping, so it is rare, and memory stays within 1/16 of the TTL's
-    worth). ``max_entries`` caps memory at any rate (at a few thousand events a second
-    the TTL holds hundreds of millions of ids), and if event time stalls: past it, the
-    oldest entries go, down to 90 % of it.
+    first delivery, an :class:`~streams.expiry.ExpiringMemory` (``ttl``,
+    ``sweep_every``, ``max_entries``).
     """
 
     def __init__(
@@ -107,12 +87,9 @@ class ExactDeduper:
         max_entries: int = 5_000_000,
     ) -> None:
         self.seen: MutableMapping[str, Any] = {} if seen is None else seen
-        self.ttl = ttl
-        self.sweep_every = ttl / 16 if sweep_every is None else sweep_every
-        self.max_entries = max_entries
+        self.memory = ExpiringMemory(self.seen, ttl=ttl, shift=_SOURCE_BITS, stamp=_first_seen,
+                                     sweep_every=sweep_every, max_entries=max_entries)
         self.duplicates = 0
-        self.watermark = float("-inf")
-        self._next_sweep = float("-inf")
 
     def is_duplicate(self, event_id: str, ts: float, source: str | None = None) -> bool:
         """True when ``event_id`` was already forwarded within the TTL (then counted).
@@ -123,42 +100,17 @@ class ExactDeduper:
         the record comes back and must be processed again, or it would be lost. A copy
         delivered as another record (webhook retry, replay) is a duplicate.
         """
-        if ts > self.watermark:
-            self.watermark = ts
-            if ts >= self._next_sweep:
-                self.sweep()
+        self.memory.advance(ts)
         key = digest(event_id)
         first = self.seen.get(key)
-        if first is not None and _first_seen(first) >= self.watermark - self.ttl:
+        if first is not None and _first_seen(first) >= self.memory.horizon:
             if source is not None and _same_source(first, source):
                 return False
             self.duplicates += 1
             return True
         self.seen[key] = first_seen_entry(ts, source)
-        if len(self.seen) > self.max_entries:
-            self.sweep()
+        self.memory.added()
         return False
-
-    def sweep(self) -> int:
-        """Drop expired ids (and the oldest ones beyond ``max_entries``); returns how many."""
-        horizon = self.watermark - self.ttl
-        keep = int(self.max_entries * 0.9)
-        if isinstance(self.seen, ScansValues):  # int entries, in first-seen order
-            limit = math.ceil(horizon) << _SOURCE_BITS
-            if len(self.seen) > self.max_entries:  # and the oldest beyond the cap
-                limit = max(limit, self.seen.value_at(1 - keep / len(self.seen)))
-            stale = self.seen.keys_below(limit)
-            if len(self.seen) - len(stale) > self.max_entries:  # all tied at the limit
-                stale = self.seen.keys_below(limit + 1)
-        else:
-            stale = _expired(self.seen, horizon, _first_seen)
-            if len(self.seen) - len(stale) > self.max_entries:
-                by_age = sorted(self.seen.items(), key=lambda kv: _first_seen(kv[1]))
-                stale = [k for k, _ in by_age[: len(self.seen) - keep]]
-        for key in stale:
-            del self.seen[key]
-        self._next_sweep = self.watermark + self.sweep_every
-        return len(stale)
 
 
 # --- near-duplicates: 64-bit SimHash, 4 bands of 16 bits (any pair within Hamming
@@ -309,7 +261,7 @@ class NearDuplicateIndex:
     def sweep(self) -> int:
         """Drop clusters idle for longer than the window (and their buckets); returns how many."""
         horizon = self.watermark - self.window
-        stale = set(_expired(self.clusters, horizon, lambda record: record[_LAST]))
+        stale = set(expired(self.clusters, horizon, lambda record: record[_LAST]))
         if len(self.clusters) - len(stale) > self.max_clusters:
             by_age = sorted(self.clusters.items(), key=lambda kv: kv[1][_LAST])
             cut = len(self.clusters) - int(self.max_clusters * 0.9)

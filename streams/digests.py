@@ -225,5 +225,7 @@ class DigestStore(memory.Store[str, int]):
             (to_key(e.key), None if e.message.value is None else to_value(e.value),
              e.message.partition) for e in batch)
         if skipped:
-            log.warning("dedup memory: %d restored entries of an earlier format skipped "
-                        "(a redelivery of those messages counts as new once)", skipped)
+            log.warning("table %s: %d restored entries of an earlier format skipped (a "
+                        "redelivery of such a message counts as new once; a contact's DM "
+                        "window is missed until the person writes again)",
+                        self.table.name, skipped)

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 import orjson
 from pydantic import BaseModel
@@ -25,7 +26,8 @@ from schemas.events import ClassifiedEvent, Kind, Platform, SocialEvent
 from schemas.tasks import ResponseTask
 from streams.brands import BrandDirectory
 from streams.classify import Classifier, default_classifier
-from streams.dedupe import ExactDeduper, NearDuplicateIndex, tokenize
+from streams.dedupe import ExactDeduper, NearDuplicateIndex, digest, tokenize
+from streams.expiry import ExpiringMemory
 from streams.normalize import Source, dead_letter, normalize_or_refuse
 from streams.route import contact_key, route
 from streams.surge.observation import Observation
@@ -96,16 +98,20 @@ class Pipeline:
         settings: Settings,
         brands: BrandDirectory,
         classifier: Classifier | None = None,
-        seen: MutableMapping[str, float] | None = None,
-        contacts: MutableMapping[str, float] | None = None,
+        seen: MutableMapping[str, Any] | None = None,
+        contacts: MutableMapping[str, int] | None = None,
     ) -> None:
         self.settings = settings
         self.brands = brands
         self.classifier = classifier or default_classifier()
-        self.exact = ExactDeduper(seen, ttl=settings.dedup.ttl_hours * 3600,
-                                  max_entries=settings.dedup.max_ids)
-        self.near = NearDuplicateIndex(window=settings.dedup.near_window_s)
-        self.contacts: MutableMapping[str, float] = {} if contacts is None else contacts
+        dedup = settings.dedup
+        self.exact = ExactDeduper(seen, ttl=dedup.ttl_hours * 3600, max_entries=dedup.max_ids)
+        self.near = NearDuplicateIndex(window=dedup.near_window_s)
+        # digest of contact_key → event time (whole seconds) of the person's last DM
+        self.contacts: MutableMapping[str, int] = {} if contacts is None else contacts
+        self.contact_memory = ExpiringMemory(
+            self.contacts, ttl=dedup.contacts_ttl_days * 86_400, shift=0, stamp=float,
+            max_entries=dedup.max_ids)
         self.platform_of_topic = {settings.topics.raw(p): p for p in Platform}
 
     def process(
@@ -147,12 +153,15 @@ class Pipeline:
 
     def _last_private(self, event: SocialEvent) -> float | None:
         """When the author last wrote to the brand in private (this event included)."""
-        key = contact_key(event)
+        ts = int(event.created_at.timestamp())
+        self.contact_memory.advance(ts)
+        key = digest(contact_key(event))
         last = self.contacts.get(key)
-        if event.kind == Kind.DM:
-            ts = event.created_at.timestamp()
-            if last is None or ts > last:
-                self.contacts[key] = last = ts
+        if last is not None and last < self.contact_memory.horizon:
+            last = None  # expired, not swept yet
+        if event.kind == Kind.DM and (last is None or ts > last):
+            self.contacts[key] = last = ts
+            self.contact_memory.added()
         return last
 
     def classify(

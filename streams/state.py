@@ -18,7 +18,7 @@ from typing import Any, TypeVar, cast
 
 from faust.types import TP, TableT
 
-from streams.dedupe import ScansValues
+from streams.expiry import ScansValues
 from streams.outbox import Outbox
 
 V = TypeVar("V")
@@ -159,7 +159,7 @@ class LoggedTable(MutableMapping[str, Any]):
 
     def keys_below(self, limit: int) -> list[str]:
         """Keys of the (int) values below ``limit``, found by the store when it can
-        (:class:`streams.dedupe.ScansValues`)."""
+        (:class:`streams.expiry.ScansValues`)."""
         if isinstance(self.store, ScansValues):
             return self.store.keys_below(limit)
         return [key for key, value in self.store.items() if value < limit]

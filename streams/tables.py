@@ -3,7 +3,8 @@
 - ``dedup-seen``: exact-dedup memory (event id digest → first event time), partitioned
   like the raw topics it is fed from, in a compact store (:mod:`streams.digests`).
 - ``contacts``: when each person last wrote to the brand in private, for the DM
-  windows of the routing rules. Written under the partition of the DM that updated it:
+  windows of the routing rules, in the same compact store (keys are digests of
+  ``platform:author``). Written under the partition of the DM that updated it:
   with several workers a worker sees the contacts of its own partitions only, so a
   DM window may be missed (``can_dm`` false), never invented.
 - ``surge-*``: the detector's buckets, series, profiles and meta, on the surge feed's
@@ -82,8 +83,9 @@ def declare_tables(app: faust.App, settings: Settings) -> Tables:
         help="event id (or edit key) → event time of first delivery; swept after the TTL",
     )
     contacts = app.Table(
-        "contacts", default=None, partitions=settings.topics.partitions,
-        help="platform:author → event time the person last wrote to the brand in private",
+        "contacts", default=None, partitions=settings.topics.partitions, store=DIGESTS,
+        help="digest of platform:author → event time the person last wrote to the brand "
+             "in private; swept after the contacts TTL",
     )
     surge = SurgeState({
         name: app.Table(f"surge-{name}", default=None, partitions=1,

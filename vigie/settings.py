@@ -148,8 +148,14 @@ class DedupSettings(BaseModel):
     ttl_hours: float = Field(default=48.0, gt=0)
     max_ids: int = Field(
         default=5_000_000, ge=1,
-        description="Ids a worker remembers at most (~70 bytes each); past it the oldest "
-        "go first, so at high rates ids are remembered for less than the TTL.")
+        description="Ids a worker remembers at most (~70 bytes each), message ids and "
+        "private contacts each; past it the oldest go first, so at high rates they are "
+        "remembered for less than their TTL.")
+    contacts_ttl_days: float = Field(
+        default=30.0, gt=0,
+        description="How long a person who wrote to a brand in private is remembered "
+        "(the DM windows: 24-48 h on Meta and TikTok; X, Twitch and Telegram keep "
+        "theirs open, up to this).")
     near_window_s: float = Field(default=3600.0, gt=0)
 
 

@@ -13,6 +13,7 @@ from schemas.events import (
     Classification,
     ClassifiedEvent,
     Intent,
+    Kind,
     Platform,
     Risk,
     Sentiment,
@@ -132,3 +133,21 @@ def test_a_delivery_without_a_message_is_counted_as_ignored_not_lost() -> None:
     out = pipeline.process([RawRecord(settings.topics.raw(Platform.WHATSAPP), 0, offset, None,
                                       value) for offset, value in enumerate([status, text])])
     assert (out.ignored, len(out.normalized), len(out.dead_letters)) == (1, 1, 0)
+
+
+def test_private_contacts_are_forgotten_after_their_ttl() -> None:
+    """The DM windows' memory would otherwise grow with every person who ever wrote."""
+    settings, brands = Settings(), BrandDirectory.load()
+    ttl_s = 60.0
+    settings = settings.model_copy(update={"dedup": settings.dedup.model_copy(
+        update={"contacts_ttl_days": ttl_s / 86_400})})
+    records = [RawRecord(settings.topics.raw(m.platform), 0, i, m.key, m.value)
+               for i, m in enumerate(Simulator(brands, seed=5).messages(3_000))]
+    pipeline = Pipeline(settings, brands)
+    out = pipeline.process(records)
+    dms = {e.event_id: int(e.created_at.timestamp()) for e, _ in out.classified
+           if e.kind == Kind.DM}
+    memory = pipeline.contact_memory
+    assert max(dms.values()) - min(dms.values()) > 4 * ttl_s  # spans several TTLs
+    assert 0 < len(pipeline.contacts) < len(dms)
+    assert min(pipeline.contacts.values()) >= memory.horizon - memory.sweep_every
