@@ -202,18 +202,6 @@ class DigestStore(memory.Store[str, int]):
         super().__post_init__()
         self.data = self.digests = DigestMap()
 
-    def keys_below(self, limit: int) -> list[str]:
-        return self.digests.keys_below(limit)
-
-    def value_at(self, fraction: float) -> int:
-        return self.digests.value_at(fraction)
-
-    def put(self, key: str, value: int, partition: int) -> None:
-        self.digests.put(key, value, partition)
-
-    def remove(self, key: str) -> int:
-        return self.digests.remove(key)
-
     def apply_changelog_batch(self, batch: Iterable[EventT[Any]],
                               to_key: Callable[[Any], Any],
                               to_value: Callable[[Any], Any]) -> None:

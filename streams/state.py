@@ -18,7 +18,7 @@ from typing import Any, TypeVar, cast
 
 from faust.types import TP, TableT
 
-from streams.expiry import ScansValues
+from streams.digests import DigestMap, DigestStore
 from streams.outbox import Outbox
 
 V = TypeVar("V")
@@ -88,9 +88,10 @@ class BufferedTable(MutableMapping[str, V]):
         return written
 
 
-class LoggedTable(MutableMapping[str, Any]):
-    """A Faust table written straight to its store, its changelog records kept for
-    :meth:`drain` into the batch's :class:`~streams.outbox.Outbox`.
+class LoggedTable(MutableMapping[str, int]):
+    """A Faust table in the compact store (:class:`~streams.digests.DigestStore`),
+    written straight to its map, its changelog records kept for :meth:`drain` into
+    the batch's :class:`~streams.outbox.Outbox`.
 
     Faust sends one changelog record per write through its own per-record path (a
     future message, its producer buffer, aiokafka's per-record send): ~10 % of a
@@ -101,36 +102,22 @@ class LoggedTable(MutableMapping[str, Any]):
     delivered.
     """
 
-    def __init__(self, table: TableT[str, Any]) -> None:
+    def __init__(self, table: TableT[str, int]) -> None:
+        if not isinstance(table.data, DigestStore):
+            raise TypeError(f"table {table.name} needs the compact store (store=DIGESTS)")
         self.table = table
-        self.store: MutableMapping[str, Any] = table.data
+        self.store: DigestMap = table.data.digests
         self.partition = 0
-        self._writes: list[tuple[int, str, Any]] = []
-        # A store that remembers each key's partition (streams.digests.DigestStore)
-        # lets a delete go where the key was written, whatever record is computed.
-        self._put = getattr(self.store, "put", None)
-        self._remove = getattr(self.store, "remove", None)
-        table.on_recover(self._release_recovery_index)
+        self._writes: list[tuple[int, str, int | None]] = []
 
-    async def _release_recovery_index(self) -> None:
-        """Faust's memory store notes the partition of every restored key, to drop
-        those of partitions not assigned once recovery is over; kept afterwards, that
-        note costs ~58 MB per million keys. Keys written live are not in it either."""
-        index = getattr(self.store, "_key_partition", None)
-        if index is not None:
-            index.clear()
-
-    def __getitem__(self, key: str) -> Any:
+    def __getitem__(self, key: str) -> int:
         return self.store[key]
 
     def get(self, key: str, default: Any = None) -> Any:
         return self.store.get(key, default)
 
-    def __setitem__(self, key: str, value: Any) -> None:
-        if self._put is not None:
-            self._put(key, value, self.partition)
-        else:
-            self.store[key] = value
+    def __setitem__(self, key: str, value: int) -> None:
+        self.store.put(key, value, self.partition)
         self._writes.append((self.partition, key, value))
 
     def __delitem__(self, key: str) -> None:
@@ -139,11 +126,7 @@ class LoggedTable(MutableMapping[str, Any]):
         record in its own partition for good, and every restore would read it). A key
         of a partition this worker does not own (a standby copy, a partition revoked)
         leaves its memory only: the owner writes the tombstone."""
-        if self._remove is None:
-            del self.store[key]
-            self._writes.append((self.partition, key, None))
-            return
-        partition = self._remove(key)
+        partition = self.store.remove(key)
         if self.table.app.assignor.is_active(TP(self._changelog, partition)):
             self._writes.append((partition, key, None))
 
@@ -158,18 +141,11 @@ class LoggedTable(MutableMapping[str, Any]):
         return len(self.store)
 
     def keys_below(self, limit: int) -> list[str]:
-        """Keys of the (int) values below ``limit``, found by the store when it can
-        (:class:`streams.expiry.ScansValues`)."""
-        if isinstance(self.store, ScansValues):
-            return self.store.keys_below(limit)
-        return [key for key, value in self.store.items() if value < limit]
+        """Keys of the values below ``limit`` (:class:`streams.expiry.ScansValues`)."""
+        return self.store.keys_below(limit)
 
     def value_at(self, fraction: float) -> int:
-        """About the (int) value ``fraction`` of the entries lie below."""
-        if isinstance(self.store, ScansValues):
-            return self.store.value_at(fraction)
-        values = sorted(self.store.values())
-        return values[min(len(values) - 1, int(fraction * len(values)))] if values else 0
+        return self.store.value_at(fraction)
 
     def drain(self, outbox: Outbox) -> int:
         """Move the changelog records of the writes since the last drain to ``outbox``."""

@@ -6,8 +6,6 @@ records itself (``streams.state.LoggedTable``): Faust must restore them as its o
 
 from __future__ import annotations
 
-from typing import Any, cast
-
 from ingest.simulator import Simulator
 from schemas.events import Kind
 from streams.brands import BrandDirectory
@@ -39,11 +37,6 @@ async def test_a_restarted_worker_restores_what_the_previous_one_wrote(
                     and dict(services.tables.contacts.store) == contacts)
 
         await eventually(restored, within=60, what="both tables restored from the changelog")
-
-        async def released() -> bool:  # the store's key -> partition notes (memory)
-            return not any(cast(Any, t.store)._key_partition for t in services.tables.logged())
-
-        await eventually(released, within=30, what="the restore's index released")
 
 
 async def test_expired_ids_are_tombstoned_in_the_partition_they_were_written_to(
