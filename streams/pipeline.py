@@ -29,7 +29,7 @@ from streams.classify import Classifier, default_classifier
 from streams.dedupe import ExactDeduper, NearDuplicateIndex, digest, tokenize
 from streams.expiry import ExpiringMemory
 from streams.normalize import Source, dead_letter, normalize_or_refuse
-from streams.route import contact_key, route
+from streams.route import DM_WINDOW_S, contact_key, route
 from streams.surge.observation import Observation
 from vigie.settings import Settings
 
@@ -152,7 +152,10 @@ class Pipeline:
 
 
     def _last_private(self, event: SocialEvent) -> float | None:
-        """When the author last wrote to the brand in private (this event included)."""
+        """When the author last wrote to the brand in private (this event included);
+        None where the platform has no DM window (the routing never asks)."""
+        if event.platform not in DM_WINDOW_S:
+            return None
         ts = int(event.created_at.timestamp())
         self.contact_memory.advance(ts)
         key = digest(contact_key(event))
