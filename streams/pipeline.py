@@ -91,7 +91,8 @@ def dedup_key(event: SocialEvent) -> str:
 
 
 class Pipeline:
-    """One worker's chain of stages; its only state is the dedup memory it is given."""
+    """One worker's chain of stages; its state is the memories it is given (message ids,
+    private contacts) and the near-duplicate index."""
 
     def __init__(
         self,

@@ -143,7 +143,8 @@ class SinkSettings(BaseModel):
 
 
 class DedupSettings(BaseModel):
-    """How long a message id is remembered, and the near-duplicate window."""
+    """How long message ids and private contacts are remembered (at most how many), and
+    the near-duplicate window."""
 
     ttl_hours: float = Field(default=48.0, gt=0)
     max_ids: int = Field(
