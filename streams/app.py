@@ -139,7 +139,8 @@ def create_app(
     # re-read records after a seek (a delivery still in flight resets that position).
     cast(Any, app.consumer)._read_offset = NoReadPositions()
     _fetch_wait(app, kafka.fetch_max_wait_ms)
-    _ends_at_last_record(app, kafka)
+    if kafka.end_offsets_from_records:
+        _ends_at_last_record(app, kafka)
     # Table writes wait in the producer buffer; past this size Faust stalls consumption
     # record by record with a warning each. A batch writes up to one changelog record per
     # event, so the bound is two batches (the committer drains it before each commit).

@@ -121,6 +121,7 @@ def embedded_settings(settings: Settings, bootstrap: str) -> Settings:
         "session_timeout_s": 10.0,
         "heartbeat_interval_s": 0.5,
         "replication_factor": 1,
+        "end_offsets_from_records": True,
     })
     clickhouse = settings.clickhouse.model_copy(update={"url": None})
     return settings.model_copy(update={

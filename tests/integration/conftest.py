@@ -35,6 +35,7 @@ def isolated_settings(broker: EmbeddedBroker, clickhouse_dir: Path, unique: str,
         "rebalance_timeout_s": 3.0,
         "session_timeout_s": 10.0,
         "heartbeat_interval_s": 0.5,
+        "end_offsets_from_records": True,
     })
     clickhouse = base.clickhouse.model_copy(update={"path": clickhouse_dir})
     # SLA breach checks only where a test asks for them (simulated events are in the past).

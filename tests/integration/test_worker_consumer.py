@@ -65,3 +65,13 @@ async def test_faust_keeps_its_data_directory_under_the_configured_one(
         await app.stop()
     assert list(working.iterdir()) == []
     assert (settings.worker_dir / settings.kafka.consumer_group / "v1" / "tables").is_dir()
+
+
+def test_end_offsets_are_read_from_records_only_where_the_broker_needs_it(
+        settings: Settings) -> None:
+    """On Kafka the reported end is exact: no client opened per reading."""
+    assert settings.kafka.end_offsets_from_records  # the embedded broker's tests
+    for corrected in (True, False):
+        with _worker_app(_with_kafka(settings, end_offsets_from_records=corrected)) as app:
+            thread = cast(Any, app.consumer)._thread
+            assert (thread._highwaters.__name__ == "highwaters") is corrected

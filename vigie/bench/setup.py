@@ -47,7 +47,7 @@ class BenchConfig(BaseModel):
         kafka = settings.kafka.model_copy(update={
             "bootstrap_servers": self.bootstrap, "consumer_group": f"{self.prefix}group",
             "rebalance_timeout_s": 3.0, "session_timeout_s": 10.0, "heartbeat_interval_s": 0.5,
-            "replication_factor": 1,
+            "replication_factor": 1, "end_offsets_from_records": True,
         })
         clickhouse = settings.clickhouse.model_copy(
             update={"path": Path(self.chdb_dir or ".vigie/bench-unused")})
