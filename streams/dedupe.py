@@ -19,7 +19,7 @@ from collections.abc import MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
-from streams.expiry import ExpiringMemory, expired
+from streams.expiry import ExpiringMemory
 
 DEFAULT_TTL = 48 * 3600.0
 
@@ -202,17 +202,15 @@ class NearDuplicateIndex:
     ) -> None:
         self.clusters: MutableMapping[str, list[Any]] = {} if clusters is None else clusters
         self.buckets: MutableMapping[str, str] = {} if buckets is None else buckets
-        self.window = window
         self.max_distance = max_distance
         self.min_tokens_fuzzy = min_tokens_fuzzy
         self.wave_authors = wave_authors
         self.wave_window = wave_window
         self.wave_min_tokens = wave_min_tokens
-        self.max_clusters = max_clusters
-        self.sweep_every = sweep_every
         self.hasher = SimHasher()
-        self.watermark = float("-inf")
-        self._next_sweep = float("-inf")
+        self.memory = ExpiringMemory(
+            self.clusters, ttl=window, shift=0, stamp=lambda record: record[_LAST],
+            sweep_every=sweep_every, max_entries=max_clusters, on_drop=self._forget_buckets)
 
     def _find(self, brand: str, fp: int, keys: list[str], fuzzy: bool) -> str | None:
         limit = self.max_distance if fuzzy else 0
@@ -221,7 +219,7 @@ class NearDuplicateIndex:
             if cluster_key is None:
                 continue
             record = self.clusters.get(cluster_key)
-            if record is None or record[_LAST] < self.watermark - self.window:
+            if record is None or record[_LAST] < self.memory.horizon:
                 continue
             if (record[_FP] ^ fp).bit_count() <= limit:
                 return cluster_key
@@ -231,10 +229,7 @@ class NearDuplicateIndex:
         self, brand: str | None, tokens: list[str], author: str, ts: float, event_id: str
     ) -> NearDup:
         """Assign the event to its cluster (creating one if none is near) and tag waves."""
-        if ts > self.watermark:
-            self.watermark = ts
-            if ts >= self._next_sweep:
-                self.sweep()
+        self.memory.advance(ts)
         fp = self.hasher.fingerprint(tokens)
         prefix = brand or ""
         keys = [
@@ -248,7 +243,7 @@ class NearDuplicateIndex:
             record = self.clusters[cluster_key]
             record[_LAST] = max(record[_LAST], ts)
             record[_COUNT] += 1
-            horizon = self.watermark - self.wave_window
+            horizon = self.memory.watermark - self.wave_window
             authors = [p for p in record[_AUTHORS] if p[1] >= horizon and p[0] != author]
             authors.append([author, ts])
             record[_AUTHORS] = authors[-(2 * self.wave_authors) :]
@@ -258,17 +253,8 @@ class NearDuplicateIndex:
         wave = len(record[_AUTHORS]) >= self.wave_authors and len(tokens) >= self.wave_min_tokens
         return NearDup(cluster_key.split("|", 1)[1], record[_COUNT], wave)
 
-    def sweep(self) -> int:
-        """Drop clusters idle for longer than the window (and their buckets); returns how many."""
-        horizon = self.watermark - self.window
-        stale = set(expired(self.clusters, horizon, lambda record: record[_LAST]))
-        if len(self.clusters) - len(stale) > self.max_clusters:
-            by_age = sorted(self.clusters.items(), key=lambda kv: kv[1][_LAST])
-            cut = len(self.clusters) - int(self.max_clusters * 0.9)
-            stale.update(k for k, _ in by_age[:cut])
-        for key in stale:
-            del self.clusters[key]
+    def _forget_buckets(self, dropped: list[str]) -> None:
+        """The LSH buckets of the clusters a sweep dropped."""
+        stale = set(dropped)
         for key in [k for k, cluster in self.buckets.items() if cluster in stale]:
             del self.buckets[key]
-        self._next_sweep = self.watermark + self.sweep_every
-        return len(stale)

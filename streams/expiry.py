@@ -26,7 +26,7 @@ class ScansValues(Protocol):
         ...
 
 
-def expired(mapping: MutableMapping[str, Any], horizon: float,
+def _expired(mapping: MutableMapping[str, Any], horizon: float,
             stamp: Callable[[Any], float]) -> list[str]:
     """Keys of the entries whose ``stamp`` is before ``horizon``."""
     return [key for key, value in mapping.items() if stamp(value) < horizon]
@@ -42,15 +42,17 @@ class ExpiringMemory:
 
     An entry's event time is ``stamp(value)``. Int values must keep event time in
     their bits above ``shift`` (so a :class:`ScansValues` mapping finds the old ones
-    by value).
+    by value). ``on_drop`` gets the keys each sweep dropped (state kept beside them).
     """
 
     def __init__(self, mapping: MutableMapping[str, Any], *, ttl: float, shift: int,
                  stamp: Callable[[Any], float], sweep_every: float | None = None,
-                 max_entries: int = 5_000_000) -> None:
+                 max_entries: int = 5_000_000,
+                 on_drop: Callable[[list[str]], None] | None = None) -> None:
         self.mapping, self.ttl, self.shift, self.stamp = mapping, ttl, shift, stamp
         self.sweep_every = ttl / 16 if sweep_every is None else sweep_every
         self.max_entries = max_entries
+        self.on_drop = on_drop
         self.watermark = float("-inf")
         self._next_sweep = float("-inf")
 
@@ -82,11 +84,13 @@ class ExpiringMemory:
             if len(mapping) - len(stale) > self.max_entries:  # all tied at the limit
                 stale = mapping.keys_below(limit + 1)
         else:
-            stale = expired(mapping, self.horizon, self.stamp)
+            stale = _expired(mapping, self.horizon, self.stamp)
             if len(mapping) - len(stale) > self.max_entries:
                 by_age = sorted(mapping.items(), key=lambda kv: self.stamp(kv[1]))
                 stale = [k for k, _ in by_age[: len(mapping) - keep]]
         for key in stale:
             del mapping[key]
+        if self.on_drop is not None:
+            self.on_drop(stale)
         self._next_sweep = self.watermark + self.sweep_every
         return len(stale)
