@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 from pydantic import BaseModel
@@ -25,7 +25,7 @@ from schemas.deadletter import DeadLetter
 from schemas.events import ClassifiedEvent, Kind, Platform, SocialEvent
 from schemas.tasks import ResponseTask
 from streams.brands import BrandDirectory
-from streams.classify import Classifier, default_classifier
+from streams.classify import Classifier, default_classifier, mask_personal_data
 from streams.dedupe import ExactDeduper, NearDuplicateIndex, digest, tokenize
 from streams.expiry import ExpiringMemory
 from streams.normalize import Source, dead_letter, normalize_or_refuse
@@ -34,6 +34,7 @@ from streams.surge.observation import Observation
 from vigie.settings import Settings
 
 SPAM_WAVE = "spam_wave"
+Published = TypeVar("Published", bound=SocialEvent)
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,6 +191,14 @@ class Pipeline:
         return ClassifiedEvent.of(
             event, labels, dup_cluster=near.dup_cluster, dup_count=near.dup_count
         )
+
+
+def masked(event: Published) -> Published:
+    """``event`` as it may leave the worker on ``events.normalized`` / ``events.classified``:
+    personal data in its text masked (the raw topics keep the payload as it came, under
+    their retention). The same event when there is nothing to mask."""
+    text = mask_personal_data(event.text, lang=event.lang)
+    return event if text is event.text else event.model_copy(update={"text": text})
 
 
 def encode(model: BaseModel) -> bytes:

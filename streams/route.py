@@ -149,8 +149,8 @@ def route(
     if action == Action.MODERATE and priority == Priority.LOW:
         priority = Priority.NORMAL
     facts = event.model_dump(mode="json", include=SOCIAL_EVENT_FIELDS)
-    if Risk.PERSONAL_DATA in event.risks:
-        facts["text"] = mask_personal_data(event.text, lang=event.lang)
+    # Whatever the labels: never repeat personal data, even in a task about a scam.
+    facts["text"] = mask_personal_data(event.text, lang=event.lang)
     return ResponseTask(
         task_id=task_id(event.event_id),
         created_at=event.created_at,

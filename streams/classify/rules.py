@@ -47,12 +47,11 @@ class RuleClassifier:
             found[Risk.PERSONAL_DATA] = [
                 f"validator:{s.kind.value}@{s.start}-{s.end}" for s in spans
             ]
-        if Risk.SCAM in found:
-            # A scam's links, numbers and promotions are its bait: one label, one action.
-            for shadowed in (Risk.SPAM, Risk.PERSONAL_DATA):
-                if shadowed in found:
-                    found.pop(shadowed)
-                    found[Risk.SCAM].append(f"rule:{shadowed.value} subsumed by scam")
+        if Risk.SCAM in found and Risk.SPAM in found:
+            # A scam's links and promotions are its bait: one label, one action. Personal
+            # data stays flagged: a victim's report carries theirs.
+            found.pop(Risk.SPAM)
+            found[Risk.SCAM].append("rule:spam subsumed by scam")
         risks = set(found)
         for risk in sorted(found):
             reasons[risk.value] = found[risk]

@@ -80,13 +80,13 @@ def test_figurative_violence_is_not_a_threat() -> None:
     assert Risk.THREAT not in result.risks
 
 
-def test_phishing_is_a_scam_and_its_bait_is_not_reported_as_spam_or_personal_data() -> None:
+def test_phishing_is_a_scam_not_spam_and_the_number_it_holds_stays_personal_data() -> None:
     text = (
         "Hi! Our support team will refund you. Please DM us your card number, expiry date "
         "and CVV at @AuroreAirHelpDesk24 or call +1 (202) 555-0147"
     )
     result = CLASSIFIER.classify(event(text, kind=Kind.REPLY))
-    assert result.risks == [Risk.SCAM]
+    assert result.risks == [Risk.PERSONAL_DATA, Risk.SCAM]
     assert result.intent is Intent.OTHER
     assert result.sentiment is Sentiment.NEUTRAL
 
