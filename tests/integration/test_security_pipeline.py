@@ -1,4 +1,5 @@
-"""Personal data and secrets: masked in ClickHouse, never in logs.
+"""Personal data and secrets: masked in ClickHouse, tasks and event topics, never in logs;
+the worker's debug pages off by default.
 
 A worker processes messages full of personal data (e-mail, phone, IBAN) and a poison
 payload holding some too, with secrets set in its settings. ClickHouse `text` holds
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import logging
 
+import aiohttp
 import orjson
 import pytest
 from pydantic import SecretStr
@@ -22,6 +24,7 @@ from tests.faults import replay
 from tests.integration.conftest import eventually, running_worker
 from tests.integration.test_outage_clickhouse import FaultyClickHouse
 from tests.kafka_reader import read_to_end
+from vigie.embedded import free_port
 from vigie.kafka import create_topics
 from vigie.settings import Settings
 
@@ -162,3 +165,21 @@ async def test_a_scam_victims_report_leaves_the_worker_masked_everywhere_but_the
         assert leaked(published) == [], topic
     raw = [m.value() for m in read_to_end(bootstrap, topics.raw(Platform.TELEGRAM))]
     assert len(leaked(raw)) == 10, "the raw topic keeps the payload as it came"
+
+
+async def test_the_workers_table_and_router_pages_are_off_unless_debugging(
+    settings: Settings,
+) -> None:
+    """Faust's /table/* pages show table contents (words and ids from messages)."""
+    base = f"http://{settings.web_host}:{settings.web_port}"
+    async with running_worker(settings), aiohttp.ClientSession() as session:
+        for page in ("/table/", "/router/"):
+            async with session.get(base + page) as answer:
+                assert answer.status == 404, page
+        async with session.get(base + "/health") as answer:
+            assert answer.status == 200
+    debugging = settings.model_copy(update={"web_debug_pages": True, "web_port": free_port()})
+    base = f"http://{debugging.web_host}:{debugging.web_port}"
+    async with running_worker(debugging), aiohttp.ClientSession() as session, \
+            session.get(base + "/table/") as answer:
+        assert answer.status == 200
