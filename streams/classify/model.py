@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import sentencepiece as spm  # type: ignore[import-untyped]
+from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
 from schemas.events import Intent, Risk, Sentiment
 from streams.classify.cues import FEATURES
@@ -144,6 +145,9 @@ class LabelModel:
     """The artifact loaded once per process; scoring is pure and thread-safe."""
 
     def __init__(self, path: Path = ARTIFACT) -> None:
+        # A worker is one thread and scores small batches: BLAS threads would only spin
+        # against it (measured: the batch's small products cost ten times more).
+        threadpool_limits(limits=1, user_api="blas")
         with np.load(path, allow_pickle=False) as archive:
             data = {name: archive[name] for name in archive.files}
         self.processor = spm.SentencePieceProcessor(model_proto=data["tokenizer"].tobytes())
@@ -231,24 +235,31 @@ class LabelModel:
         raised that logit most, largest first (positive terms only)."""
         word_terms, word_pair, word_starts, pieces, direction = self._word_terms(
             scores, messages, outputs)
-        order = np.lexsort((-word_terms, word_pair))  # by pair, largest term first
-        ranked_pair = word_pair[order]
-        group_start = np.searchsorted(ranked_pair, np.arange(len(messages)))
-        rank = np.arange(len(order)) - group_start[ranked_pair]
-        chosen = order[(rank < top) & (word_terms[order] > 0)]
         explained: list[tuple[list[Term], list[Term]]] = [([], []) for _ in range(len(messages))]
-        starts = word_starts.tolist()
-        for w, pair, term in zip(chosen.tolist(), word_pair[chosen].tolist(),
-                                 word_terms[chosen].tolist(), strict=True):
-            explained[pair][0].append((self._word(pieces, starts[w], starts[w + 1]), term))
-        for i, message in enumerate(messages.tolist()):
-            columns = scores.cues[message]
-            if columns:
-                weights = (self.cue_weights[columns] @ direction[i]).tolist()
-                explained[i][1].extend(sorted(
-                    ((FEATURES[c], t) for c, t in zip(columns, weights, strict=True) if t > 0),
-                    key=lambda term: -term[1])[:top])
+        chosen = _top_positive(word_terms, word_pair, len(messages), top)
+        for pair, term, start, end in zip(
+                word_pair[chosen].tolist(), word_terms[chosen].tolist(),
+                word_starts[chosen].tolist(), word_starts[chosen + 1].tolist(), strict=True):
+            explained[pair][0].append((self._word(pieces, start, end), term))
+        counts = [len(scores.cues[m]) for m in messages.tolist()]
+        cue_pair = np.repeat(np.arange(len(messages)), counts)
+        cue_column = np.fromiter(chain.from_iterable(scores.cues[m] for m in messages.tolist()),
+                                 dtype=np.int64, count=len(cue_pair))
+        cue_terms = np.einsum("nh,nh->n", self.cue_weights[cue_column], direction[cue_pair])
+        chosen = _top_positive(cue_terms, cue_pair, len(messages), top)
+        for pair, column, term in zip(cue_pair[chosen].tolist(), cue_column[chosen].tolist(),
+                                      cue_terms[chosen].tolist(), strict=True):
+            explained[pair][1].append((FEATURES[column], term))
         return explained
+
+
+def _top_positive(values: Floats, groups: Ints, n_groups: int, top: int) -> Ints:
+    """Indices of each group's ``top`` largest positive values, by group, largest first."""
+    order = np.lexsort((-values, groups))
+    ranked = groups[order]
+    rank = np.arange(len(order)) - np.searchsorted(ranked, np.arange(n_groups))[ranked]
+    chosen: Ints = order[(rank < top) & (values[order] > 0)]
+    return chosen
 
 
 @cache
