@@ -152,9 +152,8 @@ class LabelModel:
             data = {name: archive[name] for name in archive.files}
         self.processor = spm.SentencePieceProcessor(model_proto=data["tokenizer"].tobytes())
         self.row_of: npt.NDArray[np.int32] = data["row_of"]
-        # Scoring reads float rows: converting the int8 table once costs its size in
-        # memory (rows x hidden x 4 bytes) and saves a conversion per piece.
-        self.scaled_table: Floats = data["table"].astype(np.float32) * data["table_scale"]
+        self.table: npt.NDArray[np.int8] = data["table"]
+        self.table_scale: Floats = data["table_scale"]
         self.piece_weight: Floats = data["piece_weight"]
         self.cue_weights: Floats = data["cue_weights"]
         self.hidden_bias: Floats = data["hidden_bias"]
@@ -162,10 +161,9 @@ class LabelModel:
         self.out_bias: Floats = data["out_bias"]
         self.thresholds: Floats = data["risk_thresholds"]
         self.metadata: dict[str, Any] = json.loads(str(data["metadata"]))
-        size = self.processor.get_piece_size()
-        self.piece_text = [self.processor.id_to_piece(i) for i in range(size)]
-        self.piece_word = [p.replace(WORD_START, " ").strip() for p in self.piece_text]
-        self.starts_word = np.array([p.startswith(WORD_START) for p in self.piece_text])
+        self.starts_word = np.array([
+            self.processor.id_to_piece(i).startswith(WORD_START)
+            for i in range(self.processor.get_piece_size())])
 
     def score(self, texts: Sequence[str], cues: list[list[int]]) -> Scores:
         """Logits of every output for each text; ``cues[i]`` are the cue columns
@@ -174,7 +172,9 @@ class LabelModel:
         lengths = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))
         pieces = np.fromiter(chain.from_iterable(ids), dtype=np.int64, count=int(lengths.sum()))
         rows = self.row_of[pieces]
-        hidden, piece_terms = pool(self.scaled_table[rows], self.piece_weight[rows], lengths)
+        table_rows = self.table[rows].astype(np.float32)
+        table_rows *= self.table_scale
+        hidden, piece_terms = pool(table_rows, self.piece_weight[rows], lengths)
         hidden += self.hidden_bias
         on = np.zeros((len(cues), len(self.cue_weights)), dtype=np.float32)
         on[np.repeat(np.arange(len(cues)), [len(c) for c in cues]),
@@ -206,11 +206,9 @@ class LabelModel:
         return word_terms, pair_of[first], word_starts, pieces, direction
 
     def _word(self, pieces: Ints, start: int, end: int) -> str:
-        if end == start + 1:  # most words are one piece
-            word: str = self.piece_word[pieces[start]]
-            return word
-        return "".join(self.piece_text[p] for p in pieces[start:end]).replace(
-            WORD_START, " ").strip()
+        piece = self.processor.id_to_piece
+        word: str = "".join(piece(p) for p in pieces[start:end].tolist())
+        return word.replace(WORD_START, " ").strip()
 
     def terms(self, scores: Scores, messages: Ints, outputs: Ints) -> list[Terms]:
         """For each pair (``messages[i]``, ``outputs[i]``), the exact terms of that
