@@ -18,6 +18,7 @@ from sinks.clickhouse import ClickHouse, connect
 from sinks.writer import ClickHouseWriter
 from streams.brands import BrandDirectory
 from streams.classify import Classifier
+from streams.looplag import LoopLagProbe
 from streams.metrics import Metrics
 from streams.partitioner import partition_for
 from streams.pipeline import Pipeline
@@ -39,6 +40,7 @@ class Services:
     writer: ClickHouseWriter
     metrics: Metrics
     raw_feed: RawFeed
+    loop_lag: LoopLagProbe
 
 
 def _credentials(kafka: KafkaSettings) -> faust.SASLCredentials | faust.SSLCredentials | None:
@@ -164,6 +166,7 @@ def create_app(
         metrics=metrics,
         raw_feed=RawFeed(set(settings.topics.all_raw()), settings.sink.batch_size,
                          settings.sink.batch_seconds),
+        loop_lag=LoopLagProbe(metrics, settings.loop_hold_warn_s),
     )
     services.raw_feed.install(app)
     from streams.agents import register_agents

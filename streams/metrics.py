@@ -14,6 +14,9 @@ Names, as scraped from ``/metrics`` (see ``deploy/prometheus``):
   left for later; ``vigie_periodic_job_failures_total{job}``,
   ``vigie_batch_failures_total{agent}``, ``vigie_producer_waits_total{topic}``: failures
   and back-pressure the worker survived.
+- ``vigie_event_loop_lag_seconds``: how late the event loop woke a sleeper, sampled 20
+  times a second (:mod:`streams.looplag`); ``vigie_event_loop_longest_hold_seconds``: the
+  longest since the worker started.
 """
 
 from __future__ import annotations
@@ -101,6 +104,16 @@ class Metrics:
         self.producer_waits = Counter(
             "vigie_producer_waits", "Bounded waits for room in the producer's queue "
             "(back-pressure), each followed by another try.", ["topic"], registry=self.registry,
+        )
+        self.loop_lag = Histogram(
+            "vigie_event_loop_lag_seconds", "How late the event loop woke a sleeper.",
+            registry=self.registry,
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+        )
+        self.loop_longest_hold = Gauge(
+            "vigie_event_loop_longest_hold_seconds",
+            "Longest time the event loop was held (woke a sleeper late) since start.",
+            registry=self.registry,
         )
         for stage in STAGES:
             self.events.labels(stage)

@@ -306,7 +306,7 @@ def _json(view: View, value: Any, status: int = 200) -> Response:
 
 
 def register_web(app: faust.App, services: Services) -> WorkerWeb:
-    """Add the operational views and the 1 s rate sampler to ``app``."""
+    """Add the operational views, the 1 s rate sampler and the loop-lag probe to ``app``."""
     web = WorkerWeb(app, services)
 
     async def sample_rates() -> None:
@@ -334,6 +334,15 @@ def register_web(app: faust.App, services: Services) -> WorkerWeb:
         return _json(view, await web.status())
 
     periodic(app, services.metrics, "vigie.web.sample_rates", 1.0, sample_rates)
+    first_start = app.on_first_start
+
+    async def start_probe() -> None:
+        """From the app's start, so table restores are measured too (Faust starts its
+        tasks only once they are done)."""
+        await first_start()
+        app.add_future(services.loop_lag.run())
+
+    app.on_first_start = start_probe  # type: ignore[method-assign]
     for path, handler in (("/metrics", metrics), ("/health", health), ("/ready", ready),
                           ("/status", status)):
         app.page(path, name=f"vigie.{handler.__name__}")(handler)

@@ -296,6 +296,10 @@ class Settings(BaseSettings):
     ready_max_lag: int = Field(
         default=10_000, ge=0, description="`/ready` fails while the worker lags more records."
     )
+    loop_hold_warn_s: float = Field(
+        default=1.0, ge=0, description="A worker whose event loop is held longer logs where "
+        "it was (a stack); 0: never. The hold is measured either way "
+        "(`vigie_event_loop_longest_hold_seconds`).")
 
     @classmethod
     def settings_customise_sources(
