@@ -10,8 +10,10 @@ Back-pressure is waited on, never raised. The producer queues one record batch p
 partition until the previous one is on its way; under a backlog that slot stays taken,
 and aiokafka gives up with ``KafkaTimeoutError`` after a time that shrinks with every
 wait (it subtracts the time since the start at each turn). That exception used to
-crash the worker. :meth:`Outbox.send` waits at most ``wait_s`` at a time, and after
-each wait reports it and tries again, until the producer takes the batch or is closed.
+crash the worker. :meth:`Outbox.send` takes its turn for each partition (first come,
+first served among outboxes: the SLA check's escalations once waited behind the raw
+agent's records for over 30 s), reports every ``wait_s`` spent waiting, and tries
+again if aiokafka gives up, until the producer takes the batch or is closed.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Any, TypeVar
+from weakref import WeakKeyDictionary
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaTimeoutError
@@ -38,20 +41,39 @@ def _waited(topic: str) -> None:
     """What a wait does by default: nothing more than the log line."""
 
 
+# Per producer and partition, whose turn it is to hand the producer a batch.
+_turns: WeakKeyDictionary[AIOKafkaProducer, dict[tuple[str, int], asyncio.Lock]] = (
+    WeakKeyDictionary())
+
+
+def _turn(producer: AIOKafkaProducer, topic: str, partition: int) -> asyncio.Lock:
+    return _turns.setdefault(producer, {}).setdefault((topic, partition), asyncio.Lock())
+
+
 async def patiently(attempt: Callable[[], Awaitable[T]], topic: str, wait_s: float,
                     waited: Callable[[str], None]) -> T:
-    """``attempt()`` until the producer takes it, each try bounded by ``wait_s``; every
-    wait that runs out is logged and passed to ``waited`` (a counter)."""
+    """``attempt()`` until it succeeds, tried again when aiokafka gives up waiting with
+    ``KafkaTimeoutError``; every ``wait_s`` spent waiting is logged and passed to
+    ``waited`` (a counter). A wait keeps its place in line: it is not cancelled."""
     waits = 0
+
+    def report() -> None:
+        nonlocal waits
+        waits += 1
+        waited(topic)
+        log.warning("producer queue for %s still full after %.0f s; waiting on", topic,
+                    waits * wait_s)
+
     while True:
+        trying = asyncio.ensure_future(attempt())
         try:
-            async with asyncio.timeout(wait_s):
-                return await attempt()
-        except (TimeoutError, KafkaTimeoutError):
-            waits += 1
-            waited(topic)
-            log.warning("producer queue for %s still full after %.1f s; waiting on",
-                        topic, waits * wait_s)
+            while not (await asyncio.wait([trying], timeout=wait_s))[0]:
+                report()
+            return trying.result()
+        except KafkaTimeoutError:
+            report()
+        finally:
+            trying.cancel()  # the caller was cancelled (a stopping worker); else a no-op
 
 
 class Outbox:
@@ -77,9 +99,12 @@ class Outbox:
         futures: list[asyncio.Future[Any]] = []
 
         async def queue(batch: Any, topic: str, partition: int) -> None:
-            futures.append(await patiently(
-                partial(producer.send_batch, batch, topic, partition=partition), topic,
-                wait_s, waited))
+            async def in_turn() -> asyncio.Future[Any]:
+                async with _turn(producer, topic, partition):
+                    delivery: asyncio.Future[Any] = await producer.send_batch(
+                        batch, topic, partition=partition)
+                    return delivery
+            futures.append(await patiently(in_turn, topic, wait_s, waited))
 
         for topic, records in self._records.items():
             partitions = sorted(await patiently(partial(producer.partitions_for, topic),
