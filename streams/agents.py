@@ -46,6 +46,7 @@ from sinks.clickhouse import Rows
 from sinks.rows import alert_rows, dead_letter_rows, event_rows, task_rows, task_status_rows
 from sinks.writer import dedup_token
 from streams.app import Services
+from streams.looplag import SliceSizer
 from streams.normalize import Source, dead_letter
 from streams.offsets import RESEEK_AFTER_S, Admission, OffsetTracker, Partition
 from streams.outbox import Outbox
@@ -66,7 +67,11 @@ from vigie.kafka import group_committed
 log = logging.getLogger(__name__)
 
 Completion = Awaitable[None]
-SLICE = 250  # records computed between two yields to the event loop
+SLICE = 250  # records computed between two yields to the event loop, at most
+# Wall time a slice of a raw batch aims for: slices shrink (down to SMALLEST_SLICE) when
+# the machine is slow, so the loop is never held long (heartbeats, timers, /health).
+SLICE_S = 0.2
+SMALLEST_SLICE = 25
 # Pause before a failed batch is read again: doubled at each failure in a row, up to
 # the second figure (a fault that lasts, say a broker away, is not hammered).
 RETRY_PAUSE_S = (1.0, 30.0)
@@ -389,19 +394,26 @@ def register_agents(app: faust.App, services: Services) -> None:
         add_dead_letters(outbox, result.dead_letters(positions))
         return await sent(outbox)
 
+    slices = SliceSizer(SLICE, SMALLEST_SLICE, SLICE_S)
+
     async def handle_raw(events: Sequence[EventT[Any]]) -> Completion:
         """Slice by slice, so heartbeats and fetches run between slices: a batch of
         thousands computed in one go would block the loop for seconds (and miss a
-        rebalance)."""
+        rebalance). Slices are sized to take about ``SLICE_S`` each."""
         records = [_record(e) for e in events]
         out, outbox, pending = BatchOutput(), Outbox(), []
         logged = services.tables.logged()
-        for start in range(0, len(records), SLICE):
+        now, mask = datetime.now(UTC), settings.clickhouse.mask_personal_data
+        rows, tasks = event_rows((), now), task_rows((), now)  # filled slice by slice
+        start = 0
+        while start < len(records):
+            began, size = time.perf_counter(), slices.size
+
             def focus(i: int, start: int = start) -> None:
                 for table in logged:  # table writes go under the record's partition
                     table.partition = records[start + i].partition
 
-            part = services.pipeline.process(records[start : start + SLICE], focus=focus)
+            part = services.pipeline.process(records[start : start + size], focus=focus)
             for table in logged:
                 table.drain(outbox)
             for e, _ in part.normalized:
@@ -412,16 +424,17 @@ def register_agents(app: faust.App, services: Services) -> None:
                 outbox.add(surge_feed, None, chunk)
             add_dead_letters(outbox, part.dead_letters)
             add_tasks(outbox, part.tasks)
+            rows.rows.extend(event_rows(((e, r.topic, r.partition, r.offset)
+                                         for e, r in part.classified), now, mask).rows)
+            tasks.rows.extend(task_rows(part.tasks, now).rows)
             out.extend(part)
+            slices.took(min(size, len(records) - start), time.perf_counter() - began)
+            start += size
             await asyncio.sleep(0)
             # 1. The slice's output records to the producer, a record batch per partition
             # (its tasks go out while the next slice is computed).
             pending += await sent(outbox)
-        now = datetime.now(UTC)
-        rows = event_rows(((e, r.topic, r.partition, r.offset) for e, r in out.classified), now,
-                          settings.clickhouse.mask_personal_data)
-        return complete_raw(out, rows, task_rows(out.tasks, now), _positions(events), pending,
-                            len(records))
+        return complete_raw(out, rows, tasks, _positions(events), pending, len(records))
 
     async def complete_raw(out: BatchOutput, events: Rows, tasks: Rows,
                            positions: list[tuple[str, int, int, int]],

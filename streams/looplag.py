@@ -1,5 +1,5 @@
-"""How long the event loop is held: a probe that measures it, and a watchdog that says
-where the loop was when it was held too long.
+"""How long the event loop is held: a probe that measures it, a watchdog that says where
+the loop was when it was held too long, and a sizer that keeps slices of work short.
 
 Everything in a worker shares one event loop: heartbeats to the group coordinator,
 timers, the HTTP endpoints, fetches. A callback that runs for seconds delays all of
@@ -82,3 +82,22 @@ class LoopLagProbe:
             frame = sys._current_frames().get(self._loop_thread or 0)
             where = "".join(traceback.format_stack(frame)) if frame is not None else "?"
             log.warning("event loop held for %.2f s so far; it was at:\n%s", held, where)
+
+
+class SliceSizer:
+    """How many records the next slice of a batch holds, so that computing one takes
+    about ``target_s`` of wall time: at most ``largest`` (on a quiet machine, few large
+    slices cost least per record), at least ``smallest``. On a machine slowed down
+    (other processes on its cores, a slower CPU) slices shrink, so the loop still turns
+    every ``target_s`` or so; they grow back by doubling at most."""
+
+    def __init__(self, largest: int, smallest: int, target_s: float) -> None:
+        self.largest, self.smallest, self.target_s = largest, smallest, target_s
+        self.size = largest
+
+    def took(self, records: int, seconds: float) -> None:
+        """A slice of ``records`` took ``seconds``: size the next one."""
+        if records <= 0 or seconds <= 0:
+            return
+        fits = int(records * self.target_s / seconds)
+        self.size = max(self.smallest, min(self.largest, 2 * self.size, fits))

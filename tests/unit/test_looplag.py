@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from streams.looplag import LoopLagProbe
+from streams.looplag import LoopLagProbe, SliceSizer
 from streams.metrics import Metrics
 
 HOLD_S = 0.3
@@ -48,3 +48,18 @@ async def test_the_watchdog_logs_where_the_loop_was_held(caplog: pytest.LogCaptu
     held = [r.getMessage() for r in caplog.records if "event loop held" in r.getMessage()]
     assert len(held) == 1, "once per hold"
     assert "hold_the_loop_for_a_while" in held[0]
+
+
+def test_slices_shrink_when_computing_is_slow_and_grow_back_by_doubling() -> None:
+    sizer = SliceSizer(largest=250, smallest=25, target_s=0.2)
+    assert sizer.size == 250
+    sizer.took(250, 0.1)  # a quiet machine: the largest slice fits
+    assert sizer.size == 250
+    sizer.took(250, 1.0)  # five times slower than wanted
+    assert sizer.size == 50
+    sizer.took(50, 10.0)  # never below the smallest
+    assert sizer.size == 25
+    sizer.took(25, 0.001)  # fast again: doubling at most
+    assert sizer.size == 50
+    sizer.took(0, 0.0)  # nothing measured, nothing changed
+    assert sizer.size == 50
