@@ -9,9 +9,10 @@ and over; how much later than asked it wakes is how long the loop was busy elsew
 a histogram sample.
 
 The watchdog is a thread: when the probe has not woken for longer than ``warn_s``, it
-logs the stack of the loop's thread at that moment, once per hold. It needs the
-interpreter lock to look, so it sees a hold by Python code as it happens and a hold
-inside a C call that keeps the lock only once the call returns.
+logs the stack of the loop's thread at that moment, once per hold, and the probe logs
+the hold's whole length when it ends. The watchdog needs the interpreter lock to look,
+so it sees a hold by Python code as it happens, but one inside a call that keeps the
+lock (a garbage collection) only once it is over, at whatever line came next.
 """
 
 from __future__ import annotations
@@ -44,6 +45,8 @@ class LoopLagProbe:
     def record(self, lag: float) -> None:
         lag = max(0.0, lag)
         self.metrics.loop_lag.observe(lag)
+        if self.warn_s and lag >= self.warn_s:
+            log.warning("event loop was held for %.2f s", lag)
         self._recent = max(self._recent, lag)
         if lag > self.longest:
             self.longest = lag

@@ -48,6 +48,8 @@ async def test_the_watchdog_logs_where_the_loop_was_held(caplog: pytest.LogCaptu
     held = [r.getMessage() for r in caplog.records if "event loop held" in r.getMessage()]
     assert len(held) == 1, "once per hold"
     assert "hold_the_loop_for_a_while" in held[0]
+    ended = [r.getMessage() for r in caplog.records if "event loop was held" in r.getMessage()]
+    assert len(ended) == 1, "and its length once it ended"
 
 
 def test_slices_shrink_when_computing_is_slow_and_grow_back_by_doubling() -> None:
