@@ -1,5 +1,6 @@
 """`vigie bench --soak N` as a user runs it, at a reduced size: one worker drains the
-backlog to the end, every valid event stored, one task id per event, no crash."""
+backlog to the end, every valid event stored, one task id per event, no crash; then it
+starts again on its restored tables."""
 
 from __future__ import annotations
 
@@ -33,6 +34,8 @@ def test_a_reduced_soak_drains_the_backlog_and_stores_every_valid_event_once(
     assert doc["events_with_two_task_ids"] == 0
     assert doc["sla_escalations"] > 0, "escalations ran during the drain"
     assert (doc["crashed"], doc["exit_code"], doc["note"]) == (False, 0, "")
+    assert doc["restart_exit_code"] == 0, "restarted on its restored tables, stopped cleanly"
+    assert doc["restart_s"] > 0
     timeline = doc["rss_over_time"]
     assert len(timeline) >= 10
     assert timeline[-1]["records"] == RECORDS

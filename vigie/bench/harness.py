@@ -157,6 +157,7 @@ class Drain:
     note: str  # empty unless it timed out or a process exited before the end
     exit_codes: list[int | None]
     exited_early: bool  # a process ended by itself before the backlog was done (a crash)
+    ready_s: float  # from the start of the processes to the first one's first report
 
     def result(self, name: str) -> ScenarioResult:
         p = self.progress
@@ -173,10 +174,12 @@ async def drain(configs: list[BenchConfig], total: int, broker: psutil.Process, 
     progress = Progress(len(configs), total)
     finished = asyncio.Event()
     broker_cpu: list[tuple[float, float]] = []
+    launched, ready = time.time(), [0.0]
 
     def on_line(index: int, fields: dict[str, Any]) -> None:
         if "n" not in fields:
             return
+        ready[0] = ready[0] or fields["t"] - launched
         started = progress.start is not None
         sample = Sample(fields["t"], fields["n"], fields["cpu"], fields["rss"], fields["anon"],
                         fields.get("anon_now", 0.0), fields.get("hold", 0.0))
@@ -204,7 +207,7 @@ async def drain(configs: list[BenchConfig], total: int, broker: psutil.Process, 
     exit_codes = [await child.stop() for child in children]
     broker_pct = (100 * (broker_cpu[1][1] - broker_cpu[0][1]) / (broker_cpu[1][0] -
                   broker_cpu[0][0]) if len(broker_cpu) == 2 else 0.0)
-    return Drain(progress, broker_pct, note, exit_codes, exited_early)
+    return Drain(progress, broker_pct, note, exit_codes, exited_early, ready[0])
 
 
 async def _until(finished: asyncio.Event, children: list[Child], limit_s: float) -> None:
@@ -431,15 +434,42 @@ async def soak_run(records: int, loop: str, console: Console) -> dict[str, Any]:
         console.print(f"[bold]soak[/]: one vigie worker, {records:,} records backlog ...")
         timeline = MemoryTimeline(records)
         drained = await drain([config], records, tansu, logs, _timeout(records), timeline)
-    stored = stored_ids([config])
-    checks = {"valid_events": len(valid_ids), "stored_events": len(valid_ids & stored),
-              "missing_events": len(valid_ids - stored),
-              **task_checks(config), "crashed": drained.exited_early,
-              "exit_code": drained.exit_codes[0], "note": drained.note}
+        stored = stored_ids([config])
+        checks = {"valid_events": len(valid_ids), "stored_events": len(valid_ids & stored),
+                  "missing_events": len(valid_ids - stored),
+                  **task_checks(config), "crashed": drained.exited_early,
+                  "exit_code": drained.exit_codes[0], "note": drained.note,
+                  "start_s": round(drained.ready_s, 1)}
+        console.print("[bold]restart[/]: the same worker again, its tables restored ...")
+        checks |= await restart(config, logs, _timeout(records))
     doc = soak_summary(drained.result("vigie"), timeline, checks, info)
     for table in render_soak(doc):
         console.print(table)
     return doc
+
+
+async def restart(config: BenchConfig, logs: Path, limit_s: float) -> dict[str, Any]:
+    """Start the worker of ``config`` again and stop it at its first progress report (it
+    reports once its tables are restored): the time to that report, the longest hold of
+    its event loop until then, and its exit code."""
+    first: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+
+    def on_line(index: int, fields: dict[str, Any]) -> None:
+        if "n" in fields and not first.done():
+            first.set_result(fields)
+
+    child, launched = Child(config, 1, logs), time.time()
+    await child.start(on_line)
+    try:
+        report: dict[str, Any] | None = await asyncio.wait_for(first, limit_s)
+    except TimeoutError:
+        report = None
+    finally:
+        code = await child.stop()
+    if report is None:
+        return {"restart_s": None, "restart_loop_hold_s": None, "restart_exit_code": code}
+    return {"restart_s": round(report["t"] - launched, 1),
+            "restart_loop_hold_s": round(report.get("hold", 0.0), 3), "restart_exit_code": code}
 
 
 def task_checks(config: BenchConfig) -> dict[str, int]:
@@ -467,6 +497,9 @@ def soak_failures(doc: dict[str, Any]) -> list[str]:
         failures.append(f"{doc['events_with_two_task_ids']:,} events with two task ids")
     if doc["crashed"] or doc["note"]:
         failures.append(doc["note"] or "the worker exited before the end")
-    if doc["exit_code"] != 0:
-        failures.append(f"the worker exited with {doc['exit_code']} on SIGTERM")
+    if doc["restart_s"] is None:
+        failures.append("the restarted worker did not report within the time limit")
+    for key in ("exit_code", "restart_exit_code"):
+        if doc[key] != 0:
+            failures.append(f"the worker exited with {doc[key]} on SIGTERM ({key})")
     return failures

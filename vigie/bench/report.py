@@ -316,7 +316,8 @@ def render_soak(doc: dict[str, Any]) -> list[Table]:
 
 SOAK_CHECKS = ("valid_events", "stored_events", "missing_events", "event_tasks",
                "events_with_two_task_ids", "sla_escalations", "crashed", "exit_code",
-               "longest_loop_hold_s", "longest_loop_hold_all_s")
+               "longest_loop_hold_s", "longest_loop_hold_all_s", "start_s", "restart_s",
+               "restart_loop_hold_s", "restart_exit_code")
 
 
 def _scenarios_table(title: str, scenarios: dict[str, dict[str, Any]]) -> Table:
