@@ -274,11 +274,16 @@ async def _consume_batches(
                 await asyncio.wait([previous])
                 if failed(previous):
                     raise _EarlierBatchFailed
-        finally:
-            for event in events:
-                await ack(event)  # releases them (Faust waits for this on rebalance)
+        except Exception:
+            await release(events)  # not committed: they are read again
+            raise
+        await release(events)
         await committer.commit(admission)  # nothing once a failure reset the tracker
         failed_in_a_row = 0
+
+    async def release(events: Sequence[EventT[Any]]) -> None:
+        for event in events:
+            await ack(event)  # Faust waits for this on rebalance; it commits nothing
 
     def failed(task: asyncio.Task[None]) -> bool:
         return task.cancelled() or task.exception() is not None
@@ -304,8 +309,7 @@ async def _consume_batches(
         try:
             on_failure()
             partitions = _partitions(events)
-            for event in events:  # the batch that failed computing, never scheduled
-                await ack(event)
+            await release(events)  # the batch that failed computing, never scheduled
             while running := [b.task for b in in_flight if not b.task.done()]:
                 await asyncio.wait(running)
             partitions.update(*(b.partitions for b in in_flight))
