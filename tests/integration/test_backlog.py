@@ -5,6 +5,7 @@ periodic job or of a batch are survived (real broker, real chdb)."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -62,6 +63,7 @@ async def test_a_backlog_whose_tasks_are_all_overdue_is_drained_and_each_escalat
     await publish(settings, messages)
     checking = _checking(settings)
     left_for_later = 0
+    started = time.monotonic()
     async with running_worker(checking) as services:
         metrics = services.metrics
 
@@ -76,7 +78,7 @@ async def test_a_backlog_whose_tasks_are_all_overdue_is_drained_and_each_escalat
                     and escalated == tasks)
         await eventually(drained_and_escalated, within=240,
                          what="every event stored and every overdue task escalated")
-        checks = metrics.sla_checks._value.get()
+        elapsed, checks = time.monotonic() - started, metrics.sla_checks._value.get()
 
         async def checked_twice_more() -> bool:
             return bool(metrics.sla_checks._value.get() >= checks + 2)
@@ -86,6 +88,8 @@ async def test_a_backlog_whose_tasks_are_all_overdue_is_drained_and_each_escalat
         assert metrics.sla_overdue_left._value.get() == 0
         breached = {str(r[0]) for r in (await services.writer.query(
             "SELECT task_id FROM tasks WHERE NOT startsWith(event_id, 'sla:')")).rows}
+        waits = [s for s in metrics.producer_waits.collect()[0].samples
+                 if s.name.endswith("_total")]
 
     assert left_for_later > 0, "the checks escalated in bounded batches, leaving some for later"
     records = [orjson.loads(m.value()) for m in
@@ -94,6 +98,10 @@ async def test_a_backlog_whose_tasks_are_all_overdue_is_drained_and_each_escalat
                           if r["event"]["event_id"].startswith(BREACH_PREFIX))
     assert set(escalations) == breached, "every overdue task escalated, and nothing else"
     assert max(escalations.values()) == 1, "each escalated once"
+    print(f"\nbacklog: {len(messages):,} deliveries, {len(valid):,} valid events stored, "
+          f"{len(breached):,} overdue tasks escalated once each by {int(checks)} checks "
+          f"({BREACH_BATCH} at most each, up to {left_for_later:,} left for a later one) in "
+          f"{elapsed:.0f} s; producer waits {int(sum(s.value for s in waits))}")
 
 
 async def test_a_periodic_job_that_fails_is_logged_and_runs_again_at_its_next_tick(
