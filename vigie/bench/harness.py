@@ -380,16 +380,16 @@ async def run(events: int, rate: float | None, load: float, seconds: float, rss_
             console.print("[red]no one-worker capacity measured: latency runs skipped[/]")
         else:
             paced = Payloads.simulate(int(target * seconds), seed=2)
-        for workers in (1, 2) if target > 0 else ():
-            console.print(f"[bold]latency[/]: {workers} vigie worker(s) at {target:,.0f} "
-                          f"events/s for {seconds:.0f} s ...")
-            try:
-                latencies[workers] = await asyncio.wait_for(latency(
-                    [config("vigie", f"latency{workers}", i, watch_clickhouse=True)
-                     for i in range(workers)], paced, target, min(3.0, seconds / 4), logs),
-                    seconds + 240)
-            except TimeoutError:
-                console.print(f"[red]latency run with {workers} worker(s) timed out[/]")
+            for workers in (1, 2):
+                console.print(f"[bold]latency[/]: {workers} vigie worker(s) at {target:,.0f} "
+                              f"events/s for {seconds:.0f} s ...")
+                try:
+                    latencies[workers] = await asyncio.wait_for(latency(
+                        [config("vigie", f"latency{workers}", i, watch_clickhouse=True)
+                         for i in range(workers)], paced, target, min(3.0, seconds / 4), logs),
+                        seconds + 240)
+                except TimeoutError:
+                    console.print(f"[red]latency run with {workers} worker(s) timed out[/]")
         rss = None
         if rss_keys:
             console.print(f"[bold]memory[/]: one vigie worker with {rss_keys:,} dedup keys ...")
