@@ -41,6 +41,7 @@ from mode.types.signals import BaseSignalT, SignalHandlerT
 
 from schemas.alerts import Alert
 from schemas.deadletter import DeadLetter
+from schemas.events import Author, Kind, Platform, SocialEvent
 from schemas.tasks import ResponseTask, TaskStatus
 from sinks.clickhouse import Rows
 from sinks.rows import alert_rows, dead_letter_rows, event_rows, task_rows, task_status_rows
@@ -598,6 +599,7 @@ def register_agents(app: faust.App, services: Services) -> None:
     async def process_raw_feed(_stream: StreamT[Any]) -> None:
         """The raw topics' agent. Its Faust stream keeps them subscribed (assignment,
         table partitions); their records come through :class:`streams.rawfeed.RawFeed`."""
+        await _warmed_up(services)
         await _consume_batches(app, services.raw_feed.batches(app), ack_raw, services,
                                raw_committer, handle_raw)
 
@@ -611,6 +613,24 @@ def register_agents(app: faust.App, services: Services) -> None:
              escalate_overdue_tasks, on_leader=True)
     app.agent(topics.deadletter, name="vigie.deadletters", concurrency=1)(
         batched("deadletters", lambda _, events: _ready(handle_dead_letters(events))))
+
+
+# A message no common word identifies: classifying it loads every model the classifier
+# loads on first use (the language model held the event loop for seconds in the first
+# batch of every start).
+_WARM_UP = SocialEvent(event_id="warm-up:0", platform=Platform.X, kind=Kind.COMMENT,
+                       author=Author(id="warm-up"), text="zqxw vbnm plkj hgfd trew yuio",
+                       created_at=datetime(2026, 1, 1, tzinfo=UTC))
+
+
+async def _warmed_up(services: Services) -> None:
+    """Classify a made-up message in a thread, so that the models load while the event
+    loop keeps turning (heartbeats, fetches); the first batch waits for it. Best effort:
+    a failure is the first batch's to meet."""
+    try:
+        await asyncio.to_thread(services.pipeline.classifier.classify, _WARM_UP)
+    except Exception:
+        log.exception("warming up the classifier failed")
 
 
 def _dead_letter(event: EventT[Any], exc: Exception, stage: str) -> DeadLetter:
