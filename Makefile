@@ -18,12 +18,13 @@ install: $(BIN)/vigie
 
 ## Re-resolve the lock files after changing the dependencies in pyproject.toml (uv, from
 ## PyPI, for every platform on Python 3.11+): requirements.lock for the image,
-## requirements-dev.lock (the same versions, plus the embedded stack and the tools) here.
+## requirements-dev.lock (the same versions, plus the embedded stack, the tools and what
+## `vigie train` needs) here.
 lock: install
 	$(BIN)/pip install --quiet uv
 	$(BIN)/uv pip compile pyproject.toml --universal --python-version 3.11 \
 		--generate-hashes -o requirements.lock
-	$(BIN)/uv pip compile pyproject.toml --extra embedded --extra dev --universal \
+	$(BIN)/uv pip compile pyproject.toml --extra embedded --extra dev --extra train --universal \
 		--python-version 3.11 --generate-hashes -c requirements.lock -o requirements-dev.lock
 
 ## Install, then run the whole pipeline on the embedded stack with sample traffic.

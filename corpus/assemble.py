@@ -19,7 +19,8 @@ HERE = Path(__file__).parent
 def main() -> None:
     delivery, *names = sys.argv[1:]
     for writer in names:
-        specs = [orjson.loads(line)["id"] for line in (HERE / "specs" / f"{writer}.jsonl").open("rb")]
+        spec_file = HERE / "specs" / f"{writer}.jsonl"
+        specs = [orjson.loads(line)["id"] for line in spec_file.open("rb")]
         lines = {}
         for part in sorted((Path(delivery) / writer).glob("*.jsonl")):
             for line in part.read_bytes().splitlines():

@@ -60,8 +60,10 @@ SECTORS = [
 RISK_CASES: dict[str, list[str]] = {
     "threat": [
         "explicit threat of violence against staff",
-        "conditional threat (if the brand does X again, the author will hurt someone or break something)",
-        "implied threat: the author knows where an employee lives or works / 'we will meet outside'",
+        "conditional threat (if the brand does X again, the author will hurt someone or break"
+        " something)",
+        "implied threat: the author knows where an employee lives or works"
+        " / 'we will meet outside'",
         "threat against a shop, agency or property (fire, smashing, vandalism)",
         "threat to wait for a specific employee (courier, technician, manager)",
         "threat 'with friends' or a veiled 'you will see what happens'",
@@ -200,7 +202,8 @@ def platform_for(rng: random.Random, excluded: set[str]) -> tuple[str, str]:
 def spec(rng: random.Random, target: str) -> dict[str, object]:
     item: dict[str, object] = {"lang": pick(rng, LANGS)}
     if rng.random() < 0.05:
-        item["code_switch"] = "mix in some English" if item["lang"] != "en" else "mix in some Spanish"
+        other = "English" if item["lang"] != "en" else "Spanish"
+        item["code_switch"] = f"mix in some {other}"
     excluded: set[str] = set()
     if target == "risk":
         risk = rng.choice(RISKS)
