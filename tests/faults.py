@@ -76,6 +76,14 @@ class WorkerProcess:
     def exited(self) -> int | None:
         return None if self.process is None else self.process.poll()
 
+    def log_tail(self, lines: int = 40) -> str:
+        """The last warnings and errors the worker logged, for a failure message."""
+        if not self.log.exists():
+            return "(no log)"
+        kept = [line for line in self.log.read_text(errors="replace").splitlines()
+                if " WARNING " in line or " ERROR " in line or "Traceback" in line]
+        return "\n".join(kept[-lines:]) or "(no warning or error logged)"
+
 
 Ends = dict[tuple[str, int], int]
 
@@ -89,13 +97,21 @@ class GroupProgress:
                                   "enable.auto.commit": False})
         self.ends = ends
 
+    def committed(self) -> Ends:
+        asked = [TopicPartition(t, p) for t, p in self.ends]
+        return {(tp.topic, tp.partition): max(tp.offset, 0)
+                for tp in self.consumer.committed(asked, timeout=10)}
+
     def lag(self) -> tuple[int, int]:
         """``(records committed, records still behind)`` over every replayed partition."""
-        asked = [TopicPartition(t, p) for t, p in self.ends]
-        committed = {(tp.topic, tp.partition): max(tp.offset, 0)
-                     for tp in self.consumer.committed(asked, timeout=10)}
-        done = sum(committed.values())
+        done = sum(self.committed().values())
         return done, sum(self.ends.values()) - done
+
+    def behind(self) -> dict[tuple[str, int], tuple[int, int]]:
+        """``(committed, end)`` of every partition whose commit is short of its end."""
+        committed = self.committed()
+        return {key: (committed.get(key, 0), end) for key, end in self.ends.items()
+                if committed.get(key, 0) < end}
 
     def close(self) -> None:
         self.consumer.close()

@@ -72,7 +72,11 @@ def wait_caught_up(worker: WorkerProcess, progress: GroupProgress, within: float
         assert worker.exited() is None, f"worker exited with {worker.exited()}"
         return progress.lag()[1] <= 0
 
-    wait_until(caught_up, within, "the worker to commit every replayed record", every=0.5)
+    try:
+        wait_until(caught_up, within, "the worker to commit every replayed record", every=0.5)
+    except AssertionError as timeout:
+        raise AssertionError(f"{timeout}; partitions behind (committed, end): "
+                             f"{progress.behind()}; worker log:\n{worker.log_tail()}") from None
 
 
 @dataclass
