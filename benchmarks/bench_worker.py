@@ -32,7 +32,9 @@ async def run(events: int, workers: int, loop: Literal["asyncio", "uvloop"]) -> 
                                loop=loop) for i in range(workers)]
         r = await throughput("vigie", configs, backlog, tansu, logs, max(120.0, events / 300))
     print(f"vigie x{workers} ({loop}): {r.eps:,.0f} events/s, CPU {r.cpu_pct:.0f} %, "
-          f"broker CPU {r.broker_cpu_pct:.0f} %, peak RSS {r.peak_rss_mb:.0f} MB, {r.note}")
+          f"broker CPU {r.broker_cpu_pct:.0f} %, peak RSS {r.peak_rss_mb:.0f} MB, longest "
+          f"event-loop hold {r.loop_hold_s:.2f} s ({r.loop_hold_all_s:.2f} s with start-up), "
+          f"{r.note}")
 
 
 def main() -> None:

@@ -10,9 +10,10 @@ Later batches are computed while earlier ones complete (up to ``IN_FLIGHT`` full
 batches' worth of records at once, their inserts merged by the writer),
 acknowledgements stay in batch order, and the loop never idles on I/O. A data error
 never escapes (it is a dead letter); ClickHouse outages are retried inside the writer,
-which pauses consumption.
-An unexpected exception crashes the worker *without* acknowledging, so the batch is
-redelivered after restart rather than skipped.
+which pauses consumption, and a full producer queue is waited on (:mod:`streams.outbox`).
+An unexpected exception does not stop the worker: the batch it hit is not committed,
+and it and every batch after it are read again from the last commit after a pause
+(``vigie_batch_failures_total``), as a restart would read them, without the restart.
 
 Offsets are committed by the agents themselves, batch by batch after completion,
 through :class:`Committer` (see :mod:`streams.offsets` for why Faust's own commits
@@ -28,6 +29,7 @@ import time
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -39,11 +41,13 @@ from mode.types.signals import BaseSignalT, SignalHandlerT
 
 from schemas.alerts import Alert
 from schemas.deadletter import DeadLetter
+from schemas.events import Author, Kind, Platform, SocialEvent
 from schemas.tasks import ResponseTask, TaskStatus
 from sinks.clickhouse import Rows
 from sinks.rows import alert_rows, dead_letter_rows, event_rows, task_rows, task_status_rows
 from sinks.writer import dedup_token
 from streams.app import Services
+from streams.looplag import SliceSizer
 from streams.normalize import Source, dead_letter
 from streams.offsets import RESEEK_AFTER_S, Admission, OffsetTracker, Partition
 from streams.outbox import Outbox
@@ -56,14 +60,22 @@ from streams.pipeline import (
     masked,
 )
 from streams.route import route_alert
-from streams.status import OVERDUE_SQL, escalation, parse_status
+from streams.status import OVERDUE_SQL, escalation, overdue_count, parse_status
+from streams.timers import periodic
 from streams.web import consumer_lag
 from vigie.kafka import group_committed
 
 log = logging.getLogger(__name__)
 
 Completion = Awaitable[None]
-SLICE = 250  # records computed between two yields to the event loop
+SLICE = 250  # records computed between two yields to the event loop, at most
+# Wall time a slice of a raw batch aims for: slices shrink (down to SMALLEST_SLICE) when
+# the machine is slow, so the loop is never held long (heartbeats, timers, /health).
+SLICE_S = 0.2
+SMALLEST_SLICE = 25
+# Pause before a failed batch is read again: doubled at each failure in a row, up to
+# the second figure (a fault that lasts, say a broker away, is not hammered).
+RETRY_PAUSE_S = (1.0, 30.0)
 # Records completing at once, at most, counted in full batches (memory). Counted in
 # records, not batches: part-filled batches would otherwise stall computing early.
 IN_FLIGHT = 3
@@ -119,6 +131,14 @@ async def _nothing() -> None:
     """The completion of a batch whose records were all left out (a hole)."""
 
 
+class _EarlierBatchFailed(Exception):
+    """A completion given up because an earlier batch failed (it is read again too)."""
+
+
+def _partitions(events: Sequence[EventT[Any]]) -> set[Partition]:
+    return {(e.message.topic, e.message.partition) for e in events}
+
+
 class Committer:
     """The Kafka side of an :class:`OffsetTracker`: reads where newly assigned partitions
     resume, seeks back over holes, and commits what stored batches reached."""
@@ -152,10 +172,26 @@ class Committer:
         log.warning("agent %s: the consumer skipped records of %s/%d from offset %d; "
                     "reading them again", self.name, topic, number, offset)
         self.services.metrics.reread_seeks.labels(self.name).inc()
+        await self._seek(partition, offset)
+
+    async def _seek(self, partition: Partition, offset: int) -> None:
         # Not ``app.consumer.seek``: it moves the client from this thread while the
         # consumer's own thread may be fetching (KeyError in the client's fetcher).
         client = cast(Any, self.app.consumer)._thread
-        await client.call_thread(client._ensure_consumer().seek, TP(topic, number), offset)
+        await client.call_thread(client._ensure_consumer().seek, TP(*partition), offset)
+
+    async def rewind(self, partitions: set[Partition]) -> None:
+        """Read ``partitions`` again from the group's last commit (after a failed batch;
+        call :meth:`OffsetTracker.reset` first, so nothing admitted before commits)."""
+        assigned = {(tp.topic, tp.partition) for tp in self.app.consumer.assignment()}
+        if not (owned := partitions & assigned):
+            return  # revoked meanwhile: their next owner reads them from the commit
+        positions = await self._committed(owned)
+        self.tracker.start(positions)
+        now = time.monotonic()
+        for partition, offset in sorted(positions.items()):
+            self.tracker.should_seek(partition, offset, now)  # sought again if it stalls
+            await self._seek(partition, offset)
 
     async def commit(self, admission: Admission) -> None:
         offsets = {TP(t, p): o for (t, p), o in self.tracker.committable(admission).items()}
@@ -196,72 +232,132 @@ class Committer:
         return positions
 
 
+@dataclass
+class _InFlight:
+    """A batch being completed: its completion task, size, source partitions and the
+    tracker generation it was admitted in."""
+
+    task: asyncio.Task[None]
+    records: int
+    partitions: set[Partition]
+    generation: int
+
+
 async def _consume_batches(
     app: faust.App, batches: AsyncIterator[Sequence[EventT[Any]]],
     ack: Callable[[EventT[Any]], Awaitable[Any]], services: Services, committer: Committer,
-    handle: Handler,
+    handle: Handler, on_failure: Callable[[], None] = lambda: None,
 ) -> None:
     """Compute each batch, then complete it (store, confirm, ack, commit) in the background
     while the next batches are computed. Up to ``IN_FLIGHT`` full batches' worth of
     records complete at once, so computing (and the tasks it publishes) never waits for
     ClickHouse, and their inserts merge in the writer; acknowledgements and commits stay
-    in batch order. A failure crashes the worker without acknowledging that batch or any
-    later one."""
+    in batch order.
+
+    A batch that fails, computing or completing, commits nothing, nor does any batch
+    after it: after a pause they are all read again from the last commit (the records
+    they stored already are stored again, absorbed as redeliveries are). ``on_failure``
+    drops state the failed batch may have left half-updated. The worker keeps running."""
     sink, name = services.settings.sink, committer.name
-    in_flight: deque[tuple[asyncio.Task[None], int]] = deque()  # (completion, records)
+    failures_metric = services.metrics.batch_failures.labels(name)
+    in_flight: deque[_InFlight] = deque()
     most = IN_FLIGHT * sink.batch_size
     waiting: Completion | None = None  # computed, not yet scheduled
-    crashing: set[asyncio.Future[Any]] = set()
+    recovering: asyncio.Task[None] | None = None
+    failed_in_a_row = 0
 
     async def complete(events: Sequence[EventT[Any]], completion: Completion,
                        admission: Admission, previous: asyncio.Task[None] | None) -> None:
-        await completion
-        if previous is not None:  # acknowledged in batch order
-            await asyncio.wait([previous])
-            if failed(previous):
-                return  # the worker is stopping: this batch is read again after restart
-        for event in events:
-            await ack(event)  # releases them (Faust waits for this on rebalance)
-        await committer.commit(admission)
+        nonlocal failed_in_a_row
+        try:
+            await completion
+            if previous is not None:  # acknowledged in batch order
+                await asyncio.wait([previous])
+                if failed(previous):
+                    raise _EarlierBatchFailed
+        except Exception:
+            await release(events)  # not committed: they are read again
+            raise
+        await release(events)
+        await committer.commit(admission)  # nothing once a failure reset the tracker
+        failed_in_a_row = 0
 
-    def crash_on_failure(task: asyncio.Task[None]) -> None:
-        if not task.cancelled() and (exc := task.exception()) is not None:
-            log.error("agent %s failed on a batch; stopping without acknowledging it", name,
-                      exc_info=exc)
-            crashing.add(asyncio.ensure_future(app.crash(exc)))
+    async def release(events: Sequence[EventT[Any]]) -> None:
+        for event in events:
+            await ack(event)  # Faust waits for this on rebalance; it commits nothing
 
     def failed(task: asyncio.Task[None]) -> bool:
         return task.cancelled() or task.exception() is not None
 
+    def on_done(task: asyncio.Task[None]) -> None:
+        if not task.cancelled() and (exc := task.exception()) is not None \
+                and not isinstance(exc, _EarlierBatchFailed):
+            begin_recovery(exc, ())
+
+    def begin_recovery(exc: BaseException, events: Sequence[EventT[Any]]) -> None:
+        nonlocal recovering
+        committer.tracker.reset()  # at once: no batch admitted so far may commit
+        failures_metric.inc()
+        log.error("agent %s: a batch failed; it is read again from the last commit",
+                  name, exc_info=exc)
+        if recovering is None or recovering.done():
+            recovering = asyncio.ensure_future(recover(events))
+
+    async def recover(events: Sequence[EventT[Any]]) -> None:
+        """Let every batch in flight end (none commits now), then read their partitions
+        again from the last commit, after a pause."""
+        nonlocal failed_in_a_row
+        try:
+            on_failure()
+            partitions = _partitions(events)
+            await release(events)  # the batch that failed computing, never scheduled
+            while running := [b.task for b in in_flight if not b.task.done()]:
+                await asyncio.wait(running)
+            partitions.update(*(b.partitions for b in in_flight))
+            pause = min(RETRY_PAUSE_S[0] * 2 ** failed_in_a_row, RETRY_PAUSE_S[1])
+            failed_in_a_row += 1
+            await asyncio.sleep(pause)
+            await committer.rewind(partitions)
+        except Exception:  # left to the hole checks: records ahead of a position are re-read
+            log.exception("agent %s: seeking back after a failed batch failed", name)
+
     try:
         async for events in batches:
+            if recovering is not None:  # no batch admitted before it is read again
+                await recovering
+                recovering = None
             services.metrics.batch_size.labels(name).observe(len(events))
             try:
                 admission = await committer.admit(events)
                 kept = [events[i] for i in admission.kept]
                 waiting = await handle(kept) if kept else _nothing()
             except Exception as exc:
-                log.exception("agent %s failed on a batch; stopping without acknowledging it",
-                              name)
-                await app.crash(exc)
-                return
-            while in_flight and (sum(n for _, n in in_flight) >= most
-                                 or in_flight[0][0].done()):
-                await asyncio.wait([in_flight[0][0]])  # bounded: the oldest is acknowledged
-                if failed(in_flight.popleft()[0]):
-                    return  # crash_on_failure stops the worker
-            previous = in_flight[-1][0] if in_flight else None
-            task = asyncio.ensure_future(complete(events, waiting, admission, previous))
-            task.add_done_callback(crash_on_failure)
-            in_flight.append((task, len(events)))
+                begin_recovery(exc, events)
+                continue
+            while in_flight and (sum(b.records for b in in_flight) >= most
+                                 or in_flight[0].task.done()):
+                await asyncio.wait([in_flight[0].task])  # bounded: the oldest is done
+                in_flight.popleft()
+            # In order after the previous batch, unless that one was admitted before a
+            # failure: this one's positions were read from the commit since, and it must
+            # not be given up with it (the tracker moved past its records).
+            previous = in_flight[-1] if in_flight else None
+            after = previous.task if previous and previous.generation == admission.generation \
+                else None
+            task = asyncio.ensure_future(complete(events, waiting, admission, after))
+            task.add_done_callback(on_done)
+            in_flight.append(_InFlight(task, len(events), _partitions(events),
+                                       admission.generation))
             waiting = None
         if in_flight:
-            await in_flight[-1][0]
+            await asyncio.wait([in_flight[-1].task])
     finally:
         # Unacknowledged batches are redelivered after the restart.
-        for task, _ in in_flight:
-            if not task.done():
-                task.cancel()
+        for batch in in_flight:
+            if not batch.task.done():
+                batch.task.cancel()
+        if recovering is not None:
+            recovering.cancel()
         if inspect.iscoroutine(waiting):
             waiting.close()  # stopped before it was scheduled: never started, nothing to undo
 
@@ -285,9 +381,13 @@ def register_agents(app: faust.App, services: Services) -> None:
         for d in letters:
             outbox.add(letters_topic, d.key.encode() if d.key else None, encode(d))
 
+    def producer_waited(topic: str) -> None:
+        metrics.producer_waits.labels(topic).inc()
+
     async def sent(outbox: Outbox) -> list[Awaitable[Any]]:
-        """Hand the outbox to the producer; await the result to confirm delivery."""
-        return list(await outbox.send(producer()))
+        """Hand the outbox to the producer (waiting while its queue is full); await the
+        result to confirm delivery."""
+        return list(await outbox.send(producer(), waited=producer_waited))
 
     async def store(rows: Rows, token: str | None,
                     positions: Sequence[tuple[str, int, int]] | None = None
@@ -299,19 +399,26 @@ def register_agents(app: faust.App, services: Services) -> None:
         add_dead_letters(outbox, result.dead_letters(positions))
         return await sent(outbox)
 
+    slices = SliceSizer(SLICE, SMALLEST_SLICE, SLICE_S)
+
     async def handle_raw(events: Sequence[EventT[Any]]) -> Completion:
         """Slice by slice, so heartbeats and fetches run between slices: a batch of
         thousands computed in one go would block the loop for seconds (and miss a
-        rebalance)."""
+        rebalance). Slices are sized to take about ``SLICE_S`` each."""
         records = [_record(e) for e in events]
         out, outbox, pending = BatchOutput(), Outbox(), []
         logged = services.tables.logged()
-        for start in range(0, len(records), SLICE):
+        now, mask = datetime.now(UTC), settings.clickhouse.mask_personal_data
+        rows, tasks = event_rows((), now), task_rows((), now)  # filled slice by slice
+        start = 0
+        while start < len(records):
+            began, size = time.perf_counter(), slices.size
+
             def focus(i: int, start: int = start) -> None:
                 for table in logged:  # table writes go under the record's partition
                     table.partition = records[start + i].partition
 
-            part = services.pipeline.process(records[start : start + SLICE], focus=focus)
+            part = services.pipeline.process(records[start : start + size], focus=focus)
             for table in logged:
                 table.drain(outbox)
             for e, _ in part.normalized:
@@ -322,16 +429,17 @@ def register_agents(app: faust.App, services: Services) -> None:
                 outbox.add(surge_feed, None, chunk)
             add_dead_letters(outbox, part.dead_letters)
             add_tasks(outbox, part.tasks)
+            rows.rows.extend(event_rows(((e, r.topic, r.partition, r.offset)
+                                         for e, r in part.classified), now, mask).rows)
+            tasks.rows.extend(task_rows(part.tasks, now).rows)
             out.extend(part)
+            slices.took(min(size, len(records) - start), time.perf_counter() - began)
+            start += size
             await asyncio.sleep(0)
             # 1. The slice's output records to the producer, a record batch per partition
             # (its tasks go out while the next slice is computed).
             pending += await sent(outbox)
-        now = datetime.now(UTC)
-        rows = event_rows(((e, r.topic, r.partition, r.offset) for e, r in out.classified), now,
-                          settings.clickhouse.mask_personal_data)
-        return complete_raw(out, rows, task_rows(out.tasks, now), _positions(events), pending,
-                            len(records))
+        return complete_raw(out, rows, tasks, _positions(events), pending, len(records))
 
     async def complete_raw(out: BatchOutput, events: Rows, tasks: Rows,
                            positions: list[tuple[str, int, int, int]],
@@ -415,25 +523,31 @@ def register_agents(app: faust.App, services: Services) -> None:
     async def escalate_overdue_tasks() -> None:
         """SLA breaches: open tasks past due get a higher-priority escalation task.
 
+        At most ``sla.breach_batch`` per check, the longest overdue first; the others wait
+        for the next check (``vigie_sla_overdue_left``). Published and stored a slice at a
+        time, so a check never holds the event loop long, and one that fails after a
+        slice does not escalate that slice again (the search skips stored escalations).
         Postponed while this worker's status partitions have unread statuses (after a
         restart, say): a task marked done in that backlog would be escalated."""
         statuses = {topics.task_status.get_topic_name()}
         if any(p.lag for p in await consumer_lag(app, settings.kafka, statuses)):
+            metrics.sla_checks_postponed.inc()
             return
         now = datetime.now(UTC)
-        overdue = await writer.query(
-            OVERDUE_SQL, {"now": now.replace(tzinfo=None), "limit": 1000})
-        tasks = [escalation(row, now, settings.sla) for row in overdue.rows]
+        overdue = (await writer.query(
+            OVERDUE_SQL, {"now": now.replace(tzinfo=None), "limit": settings.sla.breach_batch}
+        )).rows
         metrics.sla_checks.inc()
-        if not tasks:
-            return
-        outbox = Outbox()
-        add_tasks(outbox, tasks)
-        pending = await sent(outbox)
-        pending += await store(task_rows(tasks, now), None)
-        await asyncio.gather(*pending)
-        metrics.count("tasks", len(tasks))
-        metrics.count("sla_breaches", len(tasks))
+        metrics.sla_overdue_left.set(overdue_count(overdue) - len(overdue))
+        for start in range(0, len(overdue), SLICE):
+            tasks = [escalation(row, now, settings.sla) for row in overdue[start : start + SLICE]]
+            outbox = Outbox()
+            add_tasks(outbox, tasks)
+            pending = await sent(outbox)
+            pending += await store(task_rows(tasks, now), None)
+            await asyncio.gather(*pending)
+            metrics.count("tasks", len(tasks))
+            metrics.count("sla_breaches", len(tasks))
 
     async def handle_dead_letters(events: Sequence[EventT[Any]]) -> None:
         letters = [_as_dead_letter(e) for e in events]
@@ -456,11 +570,12 @@ def register_agents(app: faust.App, services: Services) -> None:
         for committer in committers:
             await committer.reseek_stalled()
 
-    app.timer(RESEEK_AFTER_S, name="vigie.reseek_stalled_holes")(reseek_stalled_holes)
+    periodic(app, metrics, "vigie.reseek_stalled_holes", RESEEK_AFTER_S, reseek_stalled_holes)
 
     def batched(name: str, handle: Callable[[faust.Stream[Any], Sequence[EventT[Any]]],
                                             Awaitable[Completion]],
-                faust_tables: bool = False) -> Callable[..., Awaitable[None]]:
+                faust_tables: bool = False, on_failure: Callable[[], None] = lambda: None,
+                ) -> Callable[..., Awaitable[None]]:
         committer = Committer(app, services, name, faust_tables)
         committers.append(committer)
 
@@ -468,7 +583,8 @@ def register_agents(app: faust.App, services: Services) -> None:
             events = cast(faust.Stream[Any], stream)  # noack_take is on the concrete class
             await _consume_batches(
                 app, events.noack_take(settings.sink.batch_size, settings.sink.batch_seconds),
-                events.ack, services, committer, lambda batch: handle(events, batch))
+                events.ack, services, committer, lambda batch: handle(events, batch),
+                on_failure)
         agent.__name__ = name
         return agent
 
@@ -483,18 +599,38 @@ def register_agents(app: faust.App, services: Services) -> None:
     async def process_raw_feed(_stream: StreamT[Any]) -> None:
         """The raw topics' agent. Its Faust stream keeps them subscribed (assignment,
         table partitions); their records come through :class:`streams.rawfeed.RawFeed`."""
+        await _warmed_up(services)
         await _consume_batches(app, services.raw_feed.batches(app), ack_raw, services,
                                raw_committer, handle_raw)
 
     app.agent(topics.raw_all, name="vigie.process", concurrency=1)(process_raw_feed)
     app.agent(topics.surge, name="vigie.surge", concurrency=1)(
-        batched("surge", handle_surge, faust_tables=True))
+        # A failed batch may leave the detector's views half-updated: rebuilt from the tables.
+        batched("surge", handle_surge, faust_tables=True, on_failure=services.tables.surge.reset))
     app.agent(topics.task_status, name="vigie.task_status", concurrency=1)(
         batched("task_status", lambda _, events: _ready(handle_status(events))))
-    app.timer(settings.sla.breach_check_s, on_leader=True, name="vigie.sla_breaches")(
-        escalate_overdue_tasks)
+    periodic(app, metrics, "vigie.sla_breaches", settings.sla.breach_check_s,
+             escalate_overdue_tasks, on_leader=True)
     app.agent(topics.deadletter, name="vigie.deadletters", concurrency=1)(
         batched("deadletters", lambda _, events: _ready(handle_dead_letters(events))))
+
+
+# A message no common word identifies: classifying it loads every model the classifier
+# loads on first use (the language model held the event loop for seconds in the first
+# batch of every start).
+_WARM_UP = SocialEvent(event_id="warm-up:0", platform=Platform.X, kind=Kind.COMMENT,
+                       author=Author(id="warm-up"), text="zqxw vbnm plkj hgfd trew yuio",
+                       created_at=datetime(2026, 1, 1, tzinfo=UTC))
+
+
+async def _warmed_up(services: Services) -> None:
+    """Classify a made-up message in a thread, so that the models load while the event
+    loop keeps turning (heartbeats, fetches); the first batch waits for it. Best effort:
+    a failure is the first batch's to meet."""
+    try:
+        await asyncio.to_thread(services.pipeline.classifier.classify, _WARM_UP)
+    except Exception:
+        log.exception("warming up the classifier failed")
 
 
 def _dead_letter(event: EventT[Any], exc: Exception, stage: str) -> DeadLetter:

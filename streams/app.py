@@ -18,6 +18,7 @@ from sinks.clickhouse import ClickHouse, connect
 from sinks.writer import ClickHouseWriter
 from streams.brands import BrandDirectory
 from streams.classify import Classifier
+from streams.looplag import LoopLagProbe
 from streams.metrics import Metrics
 from streams.partitioner import partition_for
 from streams.pipeline import Pipeline
@@ -39,6 +40,7 @@ class Services:
     writer: ClickHouseWriter
     metrics: Metrics
     raw_feed: RawFeed
+    loop_lag: LoopLagProbe
 
 
 def _credentials(kafka: KafkaSettings) -> faust.SASLCredentials | faust.SSLCredentials | None:
@@ -56,8 +58,11 @@ def _credentials(kafka: KafkaSettings) -> faust.SASLCredentials | faust.SSLCrede
 
 # A batch allocates ~100 objects per event, and they all live until the batch is stored:
 # with CPython's default thresholds (700, 10, 10) the collector kept rescanning them and
-# took a third of the computing time (offline 198 -> 134 µs per event with these).
-GC_THRESHOLDS = (10_000, 50, 10)
+# took a third of the computing time (docs/performance.md, round 2). The middle one
+# stays at its default: a collection cannot be sliced, and a younger generation allowed
+# fifty rounds of survivors held the whole of the batches in flight, so collecting it
+# held the event loop longest of anything under a backlog (round 7).
+GC_THRESHOLDS = (10_000, 10, 10)
 
 
 class NoReadPositions(dict[Any, Any]):
@@ -164,6 +169,7 @@ def create_app(
         metrics=metrics,
         raw_feed=RawFeed(set(settings.topics.all_raw()), settings.sink.batch_size,
                          settings.sink.batch_seconds),
+        loop_lag=LoopLagProbe(metrics, settings.loop_hold_warn_s),
     )
     services.raw_feed.install(app)
     from streams.agents import register_agents

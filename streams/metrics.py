@@ -10,6 +10,13 @@ Names, as scraped from ``/metrics`` (see ``deploy/prometheus``):
 - ``vigie_partitions_assigned``, ``vigie_ready``: what ``/ready`` decided.
 - ``vigie_batch_size{agent}``, ``vigie_clickhouse_insert_seconds{table}``,
   ``vigie_clickhouse_insert_retries_total{table}``.
+- ``vigie_sla_overdue_left``, ``vigie_sla_checks_postponed_total``: what the SLA check
+  left for later; ``vigie_periodic_job_failures_total{job}``,
+  ``vigie_batch_failures_total{agent}``, ``vigie_producer_waits_total{topic}``: failures
+  and back-pressure the worker survived.
+- ``vigie_event_loop_lag_seconds``: how late the event loop woke a sleeper, sampled 20
+  times a second (:mod:`streams.looplag`); ``vigie_event_loop_longest_hold_seconds``: the
+  longest since the worker started.
 """
 
 from __future__ import annotations
@@ -74,6 +81,38 @@ class Metrics:
         )
         self.ready = Gauge(
             "vigie_ready", "1 when connected, assigned and caught up (see /ready).",
+            registry=self.registry,
+        )
+        self.sla_overdue_left = Gauge(
+            "vigie_sla_overdue_left",
+            "Overdue tasks the last SLA check found beyond its batch, left for the next check.",
+            registry=self.registry,
+        )
+        self.sla_checks_postponed = Counter(
+            "vigie_sla_checks_postponed",
+            "SLA checks skipped because task statuses were still unread (lag).",
+            registry=self.registry,
+        )
+        self.job_failures = Counter(
+            "vigie_periodic_job_failures", "Runs of a periodic job that failed (tried again "
+            "at its next run).", ["job"], registry=self.registry,
+        )
+        self.batch_failures = Counter(
+            "vigie_batch_failures", "Batches that failed and were read again from the last "
+            "commit (the worker keeps running).", ["agent"], registry=self.registry,
+        )
+        self.producer_waits = Counter(
+            "vigie_producer_waits", "Bounded waits for room in the producer's queue "
+            "(back-pressure), each followed by another try.", ["topic"], registry=self.registry,
+        )
+        self.loop_lag = Histogram(
+            "vigie_event_loop_lag_seconds", "How late the event loop woke a sleeper.",
+            registry=self.registry,
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+        )
+        self.loop_longest_hold = Gauge(
+            "vigie_event_loop_longest_hold_seconds",
+            "Longest time the event loop was held (woke a sleeper late) since start.",
             registry=self.registry,
         )
         for stage in STAGES:

@@ -22,6 +22,10 @@ from typing import Any, cast
 import faust
 from faust.types import EventT, Message
 
+# Records taken from a fetch between two turns of the event loop: Faust makes each a
+# message as it goes, and a backlog's fetch brings thousands at once.
+YIELD_EVERY = 500
+
 
 class RawFeed:
     """Records of ``topics``, buffered as they are fetched and handed out in batches of
@@ -45,13 +49,16 @@ class RawFeed:
         fetched = consumer.getmany
 
         async def getmany(timeout: float) -> AsyncIterator[tuple[Any, Message]]:  # noqa: ASYNC109 (Faust's name)
-            generation = app.consumer_generation_id
+            generation, taken = app.consumer_generation_id, 0
             async for tp, message in fetched(timeout):
                 if tp.topic not in self.topics:
                     yield tp, message
                 elif await self._room_for(consumer, app, generation):
                     consumer.track_message(message)  # a rebalance waits for its ack
                     self._add(message)
+                    taken += 1
+                    if taken % YIELD_EVERY == 0:  # a fetch can hold thousands of records
+                        await asyncio.sleep(0)
 
         consumer.getmany = getmany
         app.flow_control.manage_queue(cast(Any, self))  # cleared with the streams' queues

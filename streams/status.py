@@ -23,9 +23,10 @@ _HIGHER = {Priority.LOW: Priority.NORMAL, Priority.NORMAL: Priority.HIGH,
            Priority.HIGH: Priority.CRITICAL, Priority.CRITICAL: Priority.CRITICAL}
 
 # Open tasks past their deadline that have not been escalated yet (escalations
-# themselves are not escalated again: they page a person already).
+# themselves are not escalated again: they page a person already), the longest overdue
+# first; the last column counts all of them, beyond the limit too.
 OVERDUE_SQL = """
-SELECT task_id, brand, platform, queue, priority, due_by
+SELECT task_id, brand, platform, queue, priority, due_by, count() OVER () AS overdue
 FROM task_outcomes
 WHERE state IN ('open', 'acknowledged') AND due_by < {now:DateTime64(3)}
   AND NOT startsWith(event_id, 'sla:')
@@ -40,9 +41,14 @@ def parse_status(raw: bytes) -> TaskStatus:
     return TaskStatus.model_validate_json(raw)
 
 
+def overdue_count(rows: list[list[Any]]) -> int:
+    """How many tasks were overdue when :data:`OVERDUE_SQL` returned ``rows`` (a page)."""
+    return int(rows[0][-1]) if rows else 0
+
+
 def escalation(row: list[Any], now: datetime, sla: SlaSettings) -> ResponseTask:
     """The SLA-breach task for one row of :data:`OVERDUE_SQL`."""
-    breached, brand, platform, queue, priority, overdue_since = row
+    breached, brand, platform, queue, priority, overdue_since, _ = row
     raised = _HIGHER[Priority(priority)]
     event_id = f"{BREACH_PREFIX}{breached}"
     return ResponseTask(

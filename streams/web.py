@@ -29,7 +29,7 @@ import os
 import socket
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -40,6 +40,7 @@ from faust.web import Request, Response, View
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from streams.app import Services
+from streams.timers import periodic
 from vigie.kafka import group_committed
 from vigie.settings import KafkaSettings
 
@@ -305,7 +306,7 @@ def _json(view: View, value: Any, status: int = 200) -> Response:
 
 
 def register_web(app: faust.App, services: Services) -> WorkerWeb:
-    """Add the operational views and the 1 s rate sampler to ``app``."""
+    """Add the operational views, the 1 s rate sampler and the loop-lag probe to ``app``."""
     web = WorkerWeb(app, services)
 
     async def sample_rates() -> None:
@@ -332,13 +333,17 @@ def register_web(app: faust.App, services: Services) -> WorkerWeb:
         """The snapshot `vigie top` renders."""
         return _json(view, await web.status())
 
-    _timer(app, 1.0, sample_rates)
+    periodic(app, services.metrics, "vigie.web.sample_rates", 1.0, sample_rates)
+    first_start = app.on_first_start
+
+    async def start_probe() -> None:
+        """From the app's start, so table restores are measured too (Faust starts its
+        tasks only once they are done)."""
+        await first_start()
+        app.add_future(services.loop_lag.run())
+
+    app.on_first_start = start_probe  # type: ignore[method-assign]
     for path, handler in (("/metrics", metrics), ("/health", health), ("/ready", ready),
                           ("/status", status)):
         app.page(path, name=f"vigie.{handler.__name__}")(handler)
     return web
-
-
-def _timer(app: faust.App, interval: float, fun: Callable[[], Awaitable[None]]) -> None:
-    """A named periodic task (Faust names timers after the function)."""
-    app.timer(interval, name="vigie.web.sample_rates")(fun)

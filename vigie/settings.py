@@ -187,6 +187,9 @@ class SlaSettings(BaseModel):
     around_the_clock: list[str] = Field(default=["critical"])
     breach_check_s: float = Field(default=30.0, gt=0, description="How often overdue tasks "
                                   "are looked for (by the group's leader).")
+    breach_batch: int = Field(
+        default=1000, ge=1, description="Overdue tasks escalated per check at most, the "
+        "longest overdue first; the rest wait for the next check (`vigie_sla_overdue_left`).")
 
     def minutes(self, priority: str, platform: str) -> int:
         override = self.platform_minutes.get(platform, {}).get(priority)
@@ -293,6 +296,10 @@ class Settings(BaseSettings):
     ready_max_lag: int = Field(
         default=10_000, ge=0, description="`/ready` fails while the worker lags more records."
     )
+    loop_hold_warn_s: float = Field(
+        default=1.0, ge=0, description="A worker whose event loop is held longer logs where "
+        "it was (a stack); 0: never. The hold is measured either way "
+        "(`vigie_event_loop_longest_hold_seconds`).")
 
     @classmethod
     def settings_customise_sources(

@@ -47,15 +47,19 @@ def memory_mb() -> tuple[float, float]:
     return (int(fields["VmHWM"].split()[0]) / 1024, int(fields["RssAnon"].split()[0]) / 1024)
 
 
-async def report_progress(done: Callable[[], float]) -> None:
-    """Print a progress sample every 50 ms: time, records done, CPU seconds, peak RSS."""
+async def report_progress(done: Callable[[], float],
+                          hold: Callable[[], float] = lambda: 0.0) -> None:
+    """Print a progress sample every 50 ms: time, records done, CPU seconds, peak RSS,
+    peak and current private RSS, and the longest hold of the event loop since the
+    previous sample (``hold``)."""
     me = psutil.Process()
     peak_anon = 0.0
     while True:
         cpu = me.cpu_times()
         peak, anon = memory_mb()
         peak_anon = max(peak_anon, anon)
-        emit(t=time.time(), n=int(done()), cpu=cpu.user + cpu.system, rss=peak, anon=peak_anon)
+        emit(t=time.time(), n=int(done()), cpu=cpu.user + cpu.system, rss=peak, anon=peak_anon,
+             anon_now=anon, hold=hold())
         await asyncio.sleep(REPORT_EVERY_S)
 
 
@@ -131,7 +135,8 @@ def run_vigie(config: BenchConfig) -> None:
 
     @app.task
     async def progress() -> None:
-        await report_progress(lambda: services.metrics.stage_totals()["raw"])
+        await report_progress(lambda: services.metrics.stage_totals()["raw"],
+                              services.loop_lag.take_recent)
 
     if config.watch_clickhouse:
         @app.task

@@ -16,7 +16,7 @@ import shutil
 import signal
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,13 +31,25 @@ from rich.console import Console
 from ingest.simulator import RawMessage, Simulator
 from sinks.clickhouse import EmbeddedClickHouse
 from streams.brands import BrandDirectory
-from vigie.bench.report import Latency, Progress, Sample, ScenarioResult, machine, render, summary
+from vigie.bench.report import (
+    Latency,
+    MemoryTimeline,
+    Progress,
+    Sample,
+    ScenarioResult,
+    machine,
+    render,
+    render_soak,
+    soak_summary,
+    summary,
+)
 from vigie.bench.setup import BenchConfig
 from vigie.embedded import EmbeddedBroker
 from vigie.kafka import aiokafka_options, create_topics
 
 WORK_DIR = Path(".vigie/bench")
 MARK = b"@@bench "
+PUBLISH_CHUNK = 20_000  # records in flight at most while a backlog is published
 
 
 @dataclass
@@ -57,8 +69,9 @@ def _headers() -> list[tuple[str, bytes]]:
     return [("received_at", datetime.now(UTC).isoformat().encode()), ("source", b"bench")]
 
 
-async def prepare(config: BenchConfig, payloads: Payloads | None) -> None:
-    """Topics of the scenario (and its passthrough output), then the backlog if any."""
+async def prepare(config: BenchConfig, messages: Iterable[RawMessage] = ()) -> None:
+    """Topics of the scenario (and its passthrough output), then the backlog if any
+    (published as it is generated: a million payloads need not all be held at once)."""
     settings = config.settings()
     await create_topics(settings)
     admin = AIOKafkaAdminClient(**aiokafka_options(settings.kafka))
@@ -68,14 +81,17 @@ async def prepare(config: BenchConfig, payloads: Payloads | None) -> None:
                                             settings.topics.partitions, 1)])
     finally:
         await admin.close()
-    if payloads is None:
-        return
     producer = AIOKafkaProducer(**aiokafka_options(settings.kafka), acks="all", linger_ms=20,
                                 max_batch_size=256 * 1024)
     await producer.start()
     try:
-        pending = [await producer.send(settings.topics.raw(m.platform), m.value, key=m.key,
-                                       headers=_headers()) for m in payloads.messages]
+        pending: list[asyncio.Future[Any]] = []
+        for m in messages:
+            pending.append(await producer.send(settings.topics.raw(m.platform), m.value,
+                                               key=m.key, headers=_headers()))
+            if len(pending) >= PUBLISH_CHUNK:
+                await asyncio.gather(*pending)
+                pending.clear()
         await asyncio.gather(*pending)
     finally:
         await producer.stop()
@@ -106,19 +122,25 @@ class Child:
             if line.startswith(MARK):
                 on_line(self.index, orjson.loads(line[len(MARK):]))
 
-    async def stop(self) -> None:
-        """SIGTERM (the worker shuts down in order), SIGKILL after 30 s."""
-        if self.process is None or self.process.returncode is not None:
-            return
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            await asyncio.wait_for(self.process.wait(), 30)
-        except TimeoutError:
-            self.process.kill()
-            await self.process.wait()
+    @property
+    def exited(self) -> bool:
+        return self.process is not None and self.process.returncode is not None
+
+    async def stop(self) -> int | None:
+        """SIGTERM (the worker shuts down in order), SIGKILL after 30 s; the exit code."""
+        if self.process is None:
+            return None
+        if self.process.returncode is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(self.process.wait(), 30)
+            except TimeoutError:
+                self.process.kill()
+                await self.process.wait()
         if self.reader is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self.reader, 5)
+        return self.process.returncode
 
 
 def _broker_cpu(broker: psutil.Process) -> float:
@@ -126,21 +148,44 @@ def _broker_cpu(broker: psutil.Process) -> float:
     return float(times.user + times.system)
 
 
-async def throughput(name: str, configs: list[BenchConfig], payloads: Payloads,
-                     broker: psutil.Process, logs: Path, limit_s: float) -> ScenarioResult:
-    """Run ``configs`` (one process each) until the backlog is consumed."""
-    await prepare(configs[0], payloads)
-    total = len(payloads.messages)
+@dataclass
+class Drain:
+    """How the processes of a scenario drained a pre-loaded backlog."""
+
+    progress: Progress
+    broker_pct: float
+    note: str  # empty unless it timed out or a process exited before the end
+    exit_codes: list[int | None]
+    exited_early: bool  # a process ended by itself before the backlog was done (a crash)
+    ready_s: float  # from the start of the processes to the first one's first report
+
+    def result(self, name: str) -> ScenarioResult:
+        p = self.progress
+        (t0, n0, _), (t1, n1, _) = p.start or (0, 0, 0), p.end or (0, 0, 0)
+        return ScenarioResult(name, p.processes, n1 - n0, t1 - t0, p.events_per_second(),
+                              p.cpu_percent(), self.broker_pct, p.peak_rss_mb(),
+                              p.peak_anon_mb(), self.note, p.window_hold_s, p.hold_s)
+
+
+async def drain(configs: list[BenchConfig], total: int, broker: psutil.Process, logs: Path,
+                limit_s: float, timeline: MemoryTimeline | None = None) -> Drain:
+    """Run ``configs`` (one process each) until ``total`` records of the pre-loaded
+    backlog are done, a process exits by itself, or ``limit_s`` runs out."""
     progress = Progress(len(configs), total)
     finished = asyncio.Event()
     broker_cpu: list[tuple[float, float]] = []
+    launched, ready = time.time(), [0.0]
 
     def on_line(index: int, fields: dict[str, Any]) -> None:
         if "n" not in fields:
             return
+        ready[0] = ready[0] or fields["t"] - launched
         started = progress.start is not None
-        progress.update(index, Sample(fields["t"], fields["n"], fields["cpu"], fields["rss"],
-                                      fields["anon"]))
+        sample = Sample(fields["t"], fields["n"], fields["cpu"], fields["rss"], fields["anon"],
+                        fields.get("anon_now", 0.0), fields.get("hold", 0.0))
+        progress.update(index, sample)
+        if timeline is not None and progress.start is not None:
+            timeline.update(sample, progress.start[0])
         if (progress.start is not None and not started) or (progress.done and len(broker_cpu) < 2):
             broker_cpu.append((time.time(), _broker_cpu(broker)))
         if progress.done:
@@ -151,25 +196,49 @@ async def throughput(name: str, configs: list[BenchConfig], payloads: Payloads,
         await child.start(on_line)
     note = ""
     try:
-        await asyncio.wait_for(finished.wait(), limit_s)
+        await _until(finished, children, limit_s)
     except TimeoutError:
         done = sum(s.n for s in progress.latest.values())
         note = f"timed out after {limit_s:.0f} s at {done:,} records"
-    finally:
-        for child in children:
-            await child.stop()
-    if configs[0].scenario == "vigie":
-        note = note or stored_note(configs, payloads)
-    (t0, n0, _), (t1, n1, _) = progress.start or (0, 0, 0), progress.end or (0, 0, 0)
+    exited_early = not progress.done and any(child.exited for child in children)
+    if exited_early:
+        done = sum(s.n for s in progress.latest.values())
+        note = f"a process exited at {done:,} records (see its log in {logs})"
+    exit_codes = [await child.stop() for child in children]
     broker_pct = (100 * (broker_cpu[1][1] - broker_cpu[0][1]) / (broker_cpu[1][0] -
                   broker_cpu[0][0]) if len(broker_cpu) == 2 else 0.0)
-    return ScenarioResult(name, len(configs), n1 - n0, t1 - t0, progress.events_per_second(),
-                          progress.cpu_percent(), broker_pct, progress.peak_rss_mb(),
-                          progress.peak_anon_mb(), note)
+    return Drain(progress, broker_pct, note, exit_codes, exited_early, ready[0])
 
 
-def stored_note(configs: list[BenchConfig], payloads: Payloads) -> str:
+async def _until(finished: asyncio.Event, children: list[Child], limit_s: float) -> None:
+    """Until ``finished`` is set or a child process ends (TimeoutError after ``limit_s``)."""
+    deadline = time.monotonic() + limit_s
+    while not finished.is_set() and not any(child.exited for child in children):
+        if time.monotonic() > deadline:
+            raise TimeoutError
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(finished.wait(), 1.0)
+
+
+async def throughput(name: str, configs: list[BenchConfig], payloads: Payloads,
+                     broker: psutil.Process, logs: Path, limit_s: float) -> ScenarioResult:
+    """Run ``configs`` (one process each) until the backlog is consumed."""
+    await prepare(configs[0], payloads.messages)
+    result = await drain(configs, len(payloads.messages), broker, logs, limit_s)
+    if configs[0].scenario == "vigie" and not result.note:
+        result.note = stored_note(configs, payloads.valid_ids)
+    return result.result(name)
+
+
+def stored_note(configs: list[BenchConfig], valid_ids: set[str]) -> str:
     """No loss: every valid event id is in the workers' chdb directories (read after exit)."""
+    missing = len(valid_ids - stored_ids(configs))
+    return (f"stored {len(valid_ids):,}/{len(valid_ids):,}" if not missing
+            else f"MISSING {missing:,}/{len(valid_ids):,}")
+
+
+def stored_ids(configs: list[BenchConfig]) -> set[str]:
+    """The distinct event ids in the workers' chdb directories (read after they exited)."""
     stored: set[str] = set()
     for config in configs:
         ch = EmbeddedClickHouse(Path(config.chdb_dir), "vigie")
@@ -177,16 +246,14 @@ def stored_note(configs: list[BenchConfig], payloads: Payloads) -> str:
             stored.update(str(r[0]) for r in ch.query("SELECT DISTINCT event_id FROM events").rows)
         finally:
             ch.close()
-    missing = len(payloads.valid_ids - stored)
-    return (f"stored {len(payloads.valid_ids):,}/{len(payloads.valid_ids):,}" if not missing
-            else f"MISSING {missing:,}/{len(payloads.valid_ids):,}")
+    return stored
 
 
 async def latency(configs: list[BenchConfig], payloads: Payloads, rate: float,
                   warmup: float, logs: Path) -> Latency:
     """Publish at ``rate`` to running workers (one process per config, one group); time
     each event to its task and its row."""
-    await prepare(configs[0], None)
+    await prepare(configs[0])
     settings = configs[0].settings()
     assigned, all_stored = asyncio.Event(), asyncio.Event()
     partitions: dict[int, int] = {}  # worker -> partitions assigned
@@ -264,17 +331,26 @@ async def _publish_at(settings: Any, messages: list[RawMessage],
         await producer.stop()
 
 
-async def run(events: int, rate: float, seconds: float, rss_keys: int, loop: str,
-              console: Console) -> dict[str, Any]:
-    """Every scenario on one embedded broker; returns the JSON document of the run."""
+def _timeout(records: int) -> float:
+    """How long a backlog may take to drain before the run gives up (300 records/s)."""
+    return max(120.0, records / 300)
+
+
+async def run(events: int, rate: float | None, load: float, seconds: float, rss_keys: int,
+              loop: str, console: Console) -> dict[str, Any]:
+    """Every scenario on one embedded broker; returns the JSON document of the run.
+
+    Capacity first: each scenario drains the same pre-loaded backlog. The latency runs
+    (one worker, then two) are then driven at ``rate``, by default ``load`` times the
+    one-worker throughput just measured: a fixed rate would measure queueing on a machine
+    where it is above capacity, and nothing on a faster one."""
     info = machine()
     shutil.rmtree(WORK_DIR, ignore_errors=True)
     logs = WORK_DIR / "logs"
     logs.mkdir(parents=True)
-    console.print(f"simulating {events:,} + {int(rate * seconds):,} raw payloads ...")
+    console.print(f"simulating {events:,} raw payloads ...")
     backlog = Payloads.simulate(events, seed=1)
-    paced = Payloads.simulate(int(rate * seconds), seed=2)
-    timeout = max(120.0, events / 300)
+    timeout = _timeout(events)
     with EmbeddedBroker(log_file=WORK_DIR / "tansu.log") as broker:
         tansu = next(p for p in psutil.Process().children() if "tansu" in p.name())
 
@@ -295,19 +371,25 @@ async def run(events: int, rate: float, seconds: float, rss_keys: int, loop: str
                           f"{events:,} records backlog ...")
             results[name] = await throughput(name, configs, backlog, tansu, logs, timeout)
             r = results[name]
+            hold = f", longest loop hold {r.loop_hold_s:.2f} s" if name.startswith("vigie") else ""
             console.print(f"  {r.eps:,.0f} events/s, CPU {r.cpu_pct:.0f} %, "
-                          f"peak RSS {r.peak_rss_mb:.0f} MB {r.note}")
+                          f"peak RSS {r.peak_rss_mb:.0f} MB{hold} {r.note}")
         latencies: dict[int, Latency] = {}
-        for workers in (1, 2):
-            console.print(f"[bold]latency[/]: {workers} vigie worker(s) at {rate:,.0f} "
-                          f"events/s for {seconds:.0f} s ...")
-            try:
-                latencies[workers] = await asyncio.wait_for(latency(
-                    [config("vigie", f"latency{workers}", i, watch_clickhouse=True)
-                     for i in range(workers)], paced, rate, min(3.0, seconds / 4), logs),
-                    seconds + 240)
-            except TimeoutError:
-                console.print(f"[red]latency run with {workers} worker(s) timed out[/]")
+        target = rate or load * results["vigie"].eps
+        if target <= 0:
+            console.print("[red]no one-worker capacity measured: latency runs skipped[/]")
+        else:
+            paced = Payloads.simulate(int(target * seconds), seed=2)
+            for workers in (1, 2):
+                console.print(f"[bold]latency[/]: {workers} vigie worker(s) at {target:,.0f} "
+                              f"events/s for {seconds:.0f} s ...")
+                try:
+                    latencies[workers] = await asyncio.wait_for(latency(
+                        [config("vigie", f"latency{workers}", i, watch_clickhouse=True)
+                         for i in range(workers)], paced, target, min(3.0, seconds / 4), logs),
+                        seconds + 240)
+                except TimeoutError:
+                    console.print(f"[red]latency run with {workers} worker(s) timed out[/]")
         rss = None
         if rss_keys:
             console.print(f"[bold]memory[/]: one vigie worker with {rss_keys:,} dedup keys ...")
@@ -323,3 +405,101 @@ async def run(events: int, rate: float, seconds: float, rss_keys: int, loop: str
     for table in render(doc):
         console.print(table)
     return doc
+
+
+def _simulated(count: int, seed: int, valid_ids: set[str]) -> Iterator[RawMessage]:
+    """``count`` simulated payloads, generated as they are published; the ids of the
+    valid events they carry are added to ``valid_ids`` on the way."""
+    for message in Simulator(BrandDirectory.load(), seed=seed).messages(count):
+        valid_ids.update(e.event_id for e in message.expected)
+        yield message
+
+
+async def soak_run(records: int, loop: str, console: Console) -> dict[str, Any]:
+    """One worker drains a ``records``-record backlog to the end: throughput, private RSS
+    over time, the longest event-loop hold, then what it stored (every valid event, one
+    task id per event) and how it ended. Returns the JSON document of the run."""
+    info = machine()
+    shutil.rmtree(WORK_DIR, ignore_errors=True)
+    logs = WORK_DIR / "logs"
+    logs.mkdir(parents=True)
+    with EmbeddedBroker(log_file=WORK_DIR / "tansu.log") as broker:
+        tansu = next(p for p in psutil.Process().children() if "tansu" in p.name())
+        config = BenchConfig(scenario="vigie", bootstrap=broker.bootstrap_servers,
+                             prefix="soak.", chdb_dir=str(WORK_DIR / "soak-0"),
+                             loop=loop)  # type: ignore[arg-type]
+        console.print(f"simulating and publishing {records:,} raw payloads ...")
+        valid_ids: set[str] = set()
+        await prepare(config, _simulated(records, 1, valid_ids))
+        console.print(f"[bold]soak[/]: one vigie worker, {records:,} records backlog ...")
+        timeline = MemoryTimeline(records)
+        drained = await drain([config], records, tansu, logs, _timeout(records), timeline)
+        stored = stored_ids([config])
+        checks = {"valid_events": len(valid_ids), "stored_events": len(valid_ids & stored),
+                  "missing_events": len(valid_ids - stored),
+                  **task_checks(config), "crashed": drained.exited_early,
+                  "exit_code": drained.exit_codes[0], "note": drained.note,
+                  "start_s": round(drained.ready_s, 1)}
+        console.print("[bold]restart[/]: the same worker again, its tables restored ...")
+        checks |= await restart(config, logs, _timeout(records))
+    doc = soak_summary(drained.result("vigie"), timeline, checks, info)
+    for table in render_soak(doc):
+        console.print(table)
+    return doc
+
+
+async def restart(config: BenchConfig, logs: Path, limit_s: float) -> dict[str, Any]:
+    """Start the worker of ``config`` again and stop it at its first progress report (it
+    reports once its tables are restored): the time to that report, the longest hold of
+    its event loop until then, and its exit code."""
+    first: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+
+    def on_line(index: int, fields: dict[str, Any]) -> None:
+        if "n" in fields and not first.done():
+            first.set_result(fields)
+
+    child, launched = Child(config, 1, logs), time.time()
+    await child.start(on_line)
+    try:
+        report: dict[str, Any] | None = await asyncio.wait_for(first, limit_s)
+    except TimeoutError:
+        report = None
+    finally:
+        code = await child.stop()
+    if report is None:
+        return {"restart_s": None, "restart_loop_hold_s": None, "restart_exit_code": code}
+    return {"restart_s": round(report["t"] - launched, 1),
+            "restart_loop_hold_s": round(report.get("hold", 0.0), 3), "restart_exit_code": code}
+
+
+def task_checks(config: BenchConfig) -> dict[str, int]:
+    """Tasks the worker stored: events with a task, events with more than one task id
+    (must be none: a task id derives from its event), SLA escalations."""
+    ch = EmbeddedClickHouse(Path(config.chdb_dir), "vigie")
+    try:
+        (event_tasks, twice), = ch.query(
+            "SELECT count(), countIf(ids > 1) FROM (SELECT event_id, uniqExact(task_id) AS ids"
+            " FROM tasks WHERE NOT startsWith(event_id, 'sla:') GROUP BY event_id)").rows
+        (escalations,), = ch.query(
+            "SELECT uniqExact(task_id) FROM tasks WHERE startsWith(event_id, 'sla:')").rows
+    finally:
+        ch.close()
+    return {"event_tasks": int(event_tasks), "events_with_two_task_ids": int(twice),
+            "sla_escalations": int(escalations)}
+
+
+def soak_failures(doc: dict[str, Any]) -> list[str]:
+    """What a soak run got wrong (empty when every check held)."""
+    failures = []
+    if doc["missing_events"]:
+        failures.append(f"{doc['missing_events']:,} valid events not stored")
+    if doc["events_with_two_task_ids"]:
+        failures.append(f"{doc['events_with_two_task_ids']:,} events with two task ids")
+    if doc["crashed"] or doc["note"]:
+        failures.append(doc["note"] or "the worker exited before the end")
+    if doc["restart_s"] is None:
+        failures.append("the restarted worker did not report within the time limit")
+    for key in ("exit_code", "restart_exit_code"):
+        if doc[key] != 0:
+            failures.append(f"the worker exited with {doc[key]} on SIGTERM ({key})")
+    return failures

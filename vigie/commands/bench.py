@@ -17,20 +17,36 @@ def bench(
     events: Annotated[int, typer.Option(help="Backlog size of each throughput scenario.")]
     = 100_000,
     json: Annotated[Path | None, typer.Option("--json", help="Write the results here.")] = None,
-    rate: Annotated[float, typer.Option(help="Sustained rate of the latency run.")] = 2000.0,
+    load: Annotated[float, typer.Option(
+        help="Rate of the latency runs, as a share of one worker's throughput measured on "
+        "the backlog first.")] = 0.5,
+    rate: Annotated[float | None, typer.Option(
+        help="A fixed rate for the latency runs instead (events/s).")] = None,
     seconds: Annotated[float, typer.Option(help="Length of the latency run.")] = 20.0,
     rss_keys: Annotated[int, typer.Option(help="Dedup keys of the memory check (0: skip).")]
     = 1_000_000,
     loop: Annotated[str, typer.Option(help="Event loop of every scenario: asyncio|uvloop.")]
     = "asyncio",
+    soak: Annotated[int, typer.Option(
+        help="Instead: one worker drains a backlog of this many records to the end (private "
+        "RSS over time, longest event-loop hold, every valid event stored, one task id per "
+        "event); exits 1 if any check fails.")] = 0,
 ) -> None:
     """Benchmark on the embedded stack: bare aiokafka, naive Faust and vigie, side by side."""
-    from vigie.bench.harness import run
+    from vigie.bench.harness import run, soak_failures, soak_run
 
     if loop not in ("asyncio", "uvloop"):
         raise typer.BadParameter("asyncio or uvloop", param_hint="--loop")
+    if not 0 < load <= 1:
+        raise typer.BadParameter("a share in (0, 1]", param_hint="--load")
     chosen: Literal["asyncio", "uvloop"] = "uvloop" if loop == "uvloop" else "asyncio"
-    doc = asyncio.run(run(events, rate, seconds, rss_keys, chosen, console))
+    if soak:
+        doc = asyncio.run(soak_run(soak, chosen, console))
+    else:
+        doc = asyncio.run(run(events, rate, load, seconds, rss_keys, chosen, console))
     if json is not None:
         json.write_bytes(orjson.dumps(doc, option=orjson.OPT_INDENT_2))
         console.print(f"results written to {json}")
+    if soak and (failures := soak_failures(doc)):
+        console.print(f"[red]soak failed: {'; '.join(failures)}[/]")
+        raise typer.Exit(1)
