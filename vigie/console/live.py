@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ log = logging.getLogger(__name__)
 
 Kind = Literal["message", "task", "status", "alert"]
 RETRY_S = 2.0
+MAX_RETRY_S = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,21 +73,27 @@ class Tail:
                 self.lost += 1
 
     async def run(self) -> None:
-        """Tail until cancelled; a broker error restarts the tail a moment later."""
+        """Tail until cancelled; a broker error restarts the tail, a little later each
+        time it fails again (``RETRY_S`` doubling up to ``MAX_RETRY_S``)."""
+        wait = RETRY_S
         while True:
+            started = time.monotonic()
             try:
                 await self._tail()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                log.warning("console: reading the live topics failed (%s); retrying", exc)
-                await asyncio.sleep(RETRY_S)
+                wait = RETRY_S if time.monotonic() - started > MAX_RETRY_S else wait
+                log.warning("console: reading the live topics failed (%s); again in %.0f s",
+                            exc, wait)
+                await asyncio.sleep(wait)
+                wait = min(2 * wait, MAX_RETRY_S)
 
     async def _tail(self) -> None:
         consumer = AIOKafkaConsumer(**aiokafka_options(self.kafka), group_id=None,
                                     enable_auto_commit=False, fetch_max_wait_ms=200)
-        await consumer.start()
         try:
+            await consumer.start()
             await consumer.topics()  # metadata of every topic
             partitions = [TopicPartition(topic, p) for topic in self.kinds
                           for p in sorted(consumer.partitions_for_topic(topic) or ())]
