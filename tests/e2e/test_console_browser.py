@@ -93,6 +93,8 @@ def test_the_console_shows_live_messages_filters_them_and_explains_the_alert_and
             page = browser.new_page()
             page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
             page.on("pageerror", lambda e: errors.append(str(e)))
+            page.on("response", lambda r: errors.append(f"{r.status} {r.url}")
+                    if r.status >= 400 else None)
             page.goto(pipeline.console)
 
             # Live messages arrive, pushed from Kafka.
@@ -111,8 +113,9 @@ def test_the_console_shows_live_messages_filters_them_and_explains_the_alert_and
             assert page.inner_text("#held") == ""
 
             # A filter narrows the streams, the history and the live part alike.
-            platforms = {c["platform"] for c in cards(page)}
-            assert len(platforms) > 1, platforms
+            # (yesterday's history, replayed first, is all on X: wait for the rest)
+            wait_for(lambda: len({c["platform"] for c in cards(page)}) > 1, 60,
+                     "messages from several platforms")
             page.select_option("select[name=platform]", "x")
             wait_for(lambda: (found := cards(page)) and all(c["platform"] == "x" for c in found),
                      20, "only messages from X")
@@ -158,6 +161,6 @@ def test_the_console_shows_live_messages_filters_them_and_explains_the_alert_and
         finally:
             browser.close()
 
-    assert errors == []
+    assert errors == [], pipeline.output.read_text()[-5000:]  # the server's side of it
     wait_for(lambda: "serving until Ctrl-C" in pipeline.output.read_text(), 60,
              "the end of the run")

@@ -225,3 +225,28 @@ def test_the_terminal_digest_names_the_task_and_its_countdown() -> None:
     assert "breached 3:00 ago" in text
     assert "@user1: Arnaque [phone]" in text
     assert "console: http://127.0.0.1:6070 — serving until Ctrl-C" in text
+
+
+async def test_a_queue_whose_first_task_arrives_between_two_reads_is_shown(
+    clickhouse: EmbeddedClickHouse,
+) -> None:
+    """The queue counts and the urgent tasks are two queries: a crisis task landing
+    between them (as the alert's does, while its signal reloads the queues) once made
+    the page fail."""
+    naive = NOW.replace(tzinfo=None)
+    calls = 0
+
+    async def query(sql: str, params: dict[str, Any] | None = None) -> QueryResult:
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            clickhouse.insert(Rows(
+                "tasks", ("task_id", "event_id", "alert_id", "queue", "priority", "action",
+                          "created_at", "due_by", "published_at"),
+                [("c1", "", "alert-1", "crisis", "critical", "crisis_response", naive,
+                  naive + timedelta(minutes=15), naive)]))
+        return clickhouse.query(sql, params)
+
+    queues = {q.queue: q for q in await Reads(query, history_hours=1).queues()}
+    assert [t.task.task_id for t in queues["crisis"].tasks] == ["c1"]
+    assert queues["moderation"].open == 1

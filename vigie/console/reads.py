@@ -403,7 +403,9 @@ class Reads:
         views = {str(v["queue"]): QueueView(str(v["queue"]), int(v["open"]), int(v["breached"]))
                  for v in await self._rows(QUEUES_SQL)}
         for v in await self._rows(urgent_sql(per_queue=True), limit=per_queue):
-            views[str(v["queue"])].tasks.append(_urgent(v))
+            # A queue whose first task came between the two queries: counted next time.
+            queue = str(v["queue"])
+            views.setdefault(queue, QueueView(queue, 0, 0)).tasks.append(_urgent(v))
         return list(views.values())
 
     async def most_urgent(self, limit: int = 5) -> list[UrgentTask]:
