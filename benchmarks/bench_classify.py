@@ -10,6 +10,7 @@ scoring and the reasons. Prints the machine; not a test: numbers vary by machine
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import platform
 import sys
@@ -20,6 +21,7 @@ import numpy as np
 
 from ingest.simulator import Simulator
 from schemas.events import SocialEvent
+from streams.app import GC_THRESHOLDS
 from streams.brands import BrandDirectory
 from streams.classify import ModelClassifier
 from streams.classify.corpus import load_split
@@ -80,6 +82,7 @@ def main() -> None:
     parser.add_argument("--traffic", type=int, default=20_000, help="simulated deliveries")
     parser.add_argument("--passes", type=int, default=3, help="runs; the best is kept")
     args = parser.parse_args()
+    gc.set_threshold(*GC_THRESHOLDS)  # as in a worker
 
     test = [case.event for case in load_split("test")]  # the texts only, labels unread
     traffic = [event for message in Simulator(BrandDirectory.load()).messages(args.traffic)

@@ -123,7 +123,9 @@ def _action(event: ClassifiedEvent) -> tuple[Action, Queue] | None:
         return action, Queue.SUPPORT
     if event.kind == Kind.DM:
         return Action.REPLY_PRIVATE, Queue.SUPPORT
-    if event.direct and (event.intent == Intent.PRAISE or event.kind == Kind.REVIEW):
+    # Reactive interactions are answered: praise, reviews and @mentions of the brand.
+    if event.direct and (event.intent == Intent.PRAISE
+                         or event.kind in (Kind.REVIEW, Kind.MENTION)):
         return Action.REPLY_PUBLIC, Queue.COMMUNITY
     return None  # indirect chatter, small talk: nothing to do
 

@@ -13,7 +13,8 @@ words and cues that weighed most, or the rule that fired.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -48,10 +49,23 @@ _INFLUENCER_REACH = 10_000
 _MODERATE = frozenset({Risk.HATE, Risk.SCAM, Risk.SPAM})
 
 
-def _evidence(probability: float, terms: tuple[list[Term], list[Term]]) -> list[str]:
+_WORD = re.compile(r"\w+")
+
+
+def _quotable(text: str, spans: list[PiiSpan]) -> Callable[[str], bool]:
+    """Whether a word may be quoted in the reasons, which travel with tasks and events:
+    never one holding a digit or an ``@``, nor one of the personal data found (the name
+    of an e-mail address)."""
+    private = {w.lower() for s in spans for w in _WORD.findall(text[s.start:s.end])}
+    return lambda word: not any(c.isdigit() or c == "@" for c in word) and \
+        private.isdisjoint(_WORD.findall(word.lower()))
+
+
+def _evidence(probability: float, terms: tuple[list[Term], list[Term]],
+              quotable: Callable[[str], bool]) -> list[str]:
     words, cues = terms
     return [f"model p={probability:.2f}",
-            *(f"word:{word!r} {weight:+.2f}" for word, weight in words),
+            *(f"word:{word!r} {weight:+.2f}" for word, weight in words if quotable(word)),
             *(f"cue:{cue} {weight:+.2f}" for cue, weight in cues)]
 
 
@@ -85,12 +99,13 @@ class ModelClassifier:
         explained = self.model.explain(
             scores, np.concatenate([everyone, everyone, flagged_message]),
             np.concatenate([sentiment_of, intent_of, flagged_risk + RISK_COLUMNS.start]))
+        quotable = [_quotable(e.text, found) for e, found in zip(events, spans, strict=True)]
         risk_reasons: list[dict[Risk, list[str]]] = [{} for _ in events]
         for k, (message, j) in enumerate(zip(flagged_message.tolist(), flagged_risk.tolist(),
                                              strict=True)):
             risk_reasons[message][RISKS[j]] = _evidence(
                 float(probabilities[message, RISK_COLUMNS.start + j]),
-                explained[2 * len(events) + k])
+                explained[2 * len(events) + k], quotable[message])
         chosen = probabilities[everyone, sentiment_of].tolist()
         chosen_intent = probabilities[everyone, intent_of].tolist()
         results = []
@@ -100,8 +115,8 @@ class ModelClassifier:
             intent = INTENTS[intent_of[i] - INTENT_COLUMNS.start]
             reasons: dict[str, list[str]] = {
                 "lang": [lang_reason],
-                "sentiment": _evidence(chosen[i], explained[i]),
-                "intent": _evidence(chosen_intent[i], explained[len(events) + i]),
+                "sentiment": _evidence(chosen[i], explained[i], quotable[i]),
+                "intent": _evidence(chosen_intent[i], explained[len(events) + i], quotable[i]),
             }
             risks = set(risk_reasons[i])
             reasons.update((risk.value, evidence) for risk, evidence in risk_reasons[i].items())

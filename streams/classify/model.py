@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import sentencepiece as spm  # type: ignore[import-untyped]
+from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
 from schemas.events import Intent, Risk, Sentiment
 from streams.classify.cues import FEATURES
@@ -144,13 +145,15 @@ class LabelModel:
     """The artifact loaded once per process; scoring is pure and thread-safe."""
 
     def __init__(self, path: Path = ARTIFACT) -> None:
+        # A worker is one thread and scores small batches: BLAS threads would only spin
+        # against it (measured: the batch's small products cost ten times more).
+        threadpool_limits(limits=1, user_api="blas")
         with np.load(path, allow_pickle=False) as archive:
             data = {name: archive[name] for name in archive.files}
         self.processor = spm.SentencePieceProcessor(model_proto=data["tokenizer"].tobytes())
         self.row_of: npt.NDArray[np.int32] = data["row_of"]
-        # Scoring reads float rows: converting the int8 table once costs its size in
-        # memory (rows x hidden x 4 bytes) and saves a conversion per piece.
-        self.scaled_table: Floats = data["table"].astype(np.float32) * data["table_scale"]
+        self.table: npt.NDArray[np.int8] = data["table"]
+        self.table_scale: Floats = data["table_scale"]
         self.piece_weight: Floats = data["piece_weight"]
         self.cue_weights: Floats = data["cue_weights"]
         self.hidden_bias: Floats = data["hidden_bias"]
@@ -158,10 +161,9 @@ class LabelModel:
         self.out_bias: Floats = data["out_bias"]
         self.thresholds: Floats = data["risk_thresholds"]
         self.metadata: dict[str, Any] = json.loads(str(data["metadata"]))
-        size = self.processor.get_piece_size()
-        self.piece_text = [self.processor.id_to_piece(i) for i in range(size)]
-        self.piece_word = [p.replace(WORD_START, " ").strip() for p in self.piece_text]
-        self.starts_word = np.array([p.startswith(WORD_START) for p in self.piece_text])
+        self.starts_word = np.array([
+            self.processor.id_to_piece(i).startswith(WORD_START)
+            for i in range(self.processor.get_piece_size())])
 
     def score(self, texts: Sequence[str], cues: list[list[int]]) -> Scores:
         """Logits of every output for each text; ``cues[i]`` are the cue columns
@@ -170,7 +172,9 @@ class LabelModel:
         lengths = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))
         pieces = np.fromiter(chain.from_iterable(ids), dtype=np.int64, count=int(lengths.sum()))
         rows = self.row_of[pieces]
-        hidden, piece_terms = pool(self.scaled_table[rows], self.piece_weight[rows], lengths)
+        table_rows = self.table[rows].astype(np.float32)
+        table_rows *= self.table_scale
+        hidden, piece_terms = pool(table_rows, self.piece_weight[rows], lengths)
         hidden += self.hidden_bias
         on = np.zeros((len(cues), len(self.cue_weights)), dtype=np.float32)
         on[np.repeat(np.arange(len(cues)), [len(c) for c in cues]),
@@ -202,11 +206,9 @@ class LabelModel:
         return word_terms, pair_of[first], word_starts, pieces, direction
 
     def _word(self, pieces: Ints, start: int, end: int) -> str:
-        if end == start + 1:  # most words are one piece
-            word: str = self.piece_word[pieces[start]]
-            return word
-        return "".join(self.piece_text[p] for p in pieces[start:end]).replace(
-            WORD_START, " ").strip()
+        piece = self.processor.id_to_piece
+        word: str = "".join(piece(p) for p in pieces[start:end].tolist())
+        return word.replace(WORD_START, " ").strip()
 
     def terms(self, scores: Scores, messages: Ints, outputs: Ints) -> list[Terms]:
         """For each pair (``messages[i]``, ``outputs[i]``), the exact terms of that
@@ -231,24 +233,31 @@ class LabelModel:
         raised that logit most, largest first (positive terms only)."""
         word_terms, word_pair, word_starts, pieces, direction = self._word_terms(
             scores, messages, outputs)
-        order = np.lexsort((-word_terms, word_pair))  # by pair, largest term first
-        ranked_pair = word_pair[order]
-        group_start = np.searchsorted(ranked_pair, np.arange(len(messages)))
-        rank = np.arange(len(order)) - group_start[ranked_pair]
-        chosen = order[(rank < top) & (word_terms[order] > 0)]
         explained: list[tuple[list[Term], list[Term]]] = [([], []) for _ in range(len(messages))]
-        starts = word_starts.tolist()
-        for w, pair, term in zip(chosen.tolist(), word_pair[chosen].tolist(),
-                                 word_terms[chosen].tolist(), strict=True):
-            explained[pair][0].append((self._word(pieces, starts[w], starts[w + 1]), term))
-        for i, message in enumerate(messages.tolist()):
-            columns = scores.cues[message]
-            if columns:
-                weights = (self.cue_weights[columns] @ direction[i]).tolist()
-                explained[i][1].extend(sorted(
-                    ((FEATURES[c], t) for c, t in zip(columns, weights, strict=True) if t > 0),
-                    key=lambda term: -term[1])[:top])
+        chosen = _top_positive(word_terms, word_pair, len(messages), top)
+        for pair, term, start, end in zip(
+                word_pair[chosen].tolist(), word_terms[chosen].tolist(),
+                word_starts[chosen].tolist(), word_starts[chosen + 1].tolist(), strict=True):
+            explained[pair][0].append((self._word(pieces, start, end), term))
+        counts = [len(scores.cues[m]) for m in messages.tolist()]
+        cue_pair = np.repeat(np.arange(len(messages)), counts)
+        cue_column = np.fromiter(chain.from_iterable(scores.cues[m] for m in messages.tolist()),
+                                 dtype=np.int64, count=len(cue_pair))
+        cue_terms = np.einsum("nh,nh->n", self.cue_weights[cue_column], direction[cue_pair])
+        chosen = _top_positive(cue_terms, cue_pair, len(messages), top)
+        for pair, column, term in zip(cue_pair[chosen].tolist(), cue_column[chosen].tolist(),
+                                      cue_terms[chosen].tolist(), strict=True):
+            explained[pair][1].append((FEATURES[column], term))
         return explained
+
+
+def _top_positive(values: Floats, groups: Ints, n_groups: int, top: int) -> Ints:
+    """Indices of each group's ``top`` largest positive values, by group, largest first."""
+    order = np.lexsort((-values, groups))
+    ranked = groups[order]
+    rank = np.arange(len(order)) - np.searchsorted(ranked, np.arange(n_groups))[ranked]
+    chosen: Ints = order[(rank < top) & (values[order] > 0)]
+    return chosen
 
 
 @cache

@@ -98,6 +98,17 @@ def test_a_card_number_in_a_scam_report_is_still_personal_data() -> None:
     assert Risk.PERSONAL_DATA in result.risks
 
 
+def test_reasons_never_quote_the_personal_data_they_travel_with() -> None:
+    text = ("un faux conseiller m'a pris ma carte 4111.1111.1111.1111 et mon iban "
+            "fr76 3000 6000 0112 3456 7890 189, écrivez à jeanne.martin@example.org "
+            "ou au 06/12/34/56/78")
+    result = CLASSIFIER.classify(event(text, kind=Kind.DM))
+    quoted = " ".join(r for reasons in result.reasons.values() for r in reasons
+                      if r.startswith("word:"))
+    for private in ("4111", "fr76", "3000", "jeanne", "martin", "example", "06"):
+        assert private not in quoted
+
+
 def test_unmistakable_messages_get_their_obvious_labels() -> None:
     praise, threat, spam = CLASSIFIER.classify_batch([
         event("Merci beaucoup à toute l'équipe, service impeccable, je recommande !"),

@@ -86,6 +86,14 @@ def test_purchase_intent_goes_to_sales_and_hate_to_moderation() -> None:
         Action.MODERATE, Queue.MODERATION, Priority.NORMAL)
 
 
+def test_an_at_mention_of_the_brand_is_answered_even_with_no_clear_intent() -> None:
+    mention = route(event(intent=Intent.OTHER, text="vu la pub hier soir, sympa"), SLA)
+    comment = route(event(kind=Kind.COMMENT, intent=Intent.OTHER, text="vu la pub"), SLA)
+    assert mention is not None
+    assert (mention.action, mention.queue) == (Action.REPLY_PUBLIC, Queue.COMMUNITY)
+    assert comment is None
+
+
 def test_indirect_small_talk_and_unmonitored_brands_need_no_task() -> None:
     assert route(event(text="vu la pub", direct=False, intent=Intent.OTHER), SLA) is None
     assert route(event(brand=None), SLA) is None
