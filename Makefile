@@ -3,7 +3,7 @@ PYTHON ?= python3.11
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 EVENTS ?= 5000
-SERVE  ?= --serve
+SERVE  ?=
 
 .PHONY: install lock run test lint clean
 
@@ -29,8 +29,8 @@ lock: install
 		--python-version 3.11 --generate-hashes -c requirements.lock -o requirements-dev.lock
 
 ## Install, then run the whole pipeline on the embedded stack with sample traffic; it ends
-## with the alert explained, the most urgent tasks and the console's address, and keeps
-## serving the console until Ctrl-C (`make run SERVE=` exits instead).
+## with the alert explained and the most urgent tasks, and exits (`make run SERVE=--serve`
+## keeps serving the console until Ctrl-C).
 run: install
 	$(BIN)/vigie run --events $(EVENTS) $(SERVE)
 
