@@ -3,6 +3,7 @@ PYTHON ?= python3.11
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 EVENTS ?= 5000
+SERVE  ?=
 
 .PHONY: install lock run test lint clean
 
@@ -27,10 +28,11 @@ lock: install
 	$(BIN)/uv pip compile pyproject.toml --extra embedded --extra dev --extra train --universal \
 		--python-version 3.11 --generate-hashes -c requirements.lock -o requirements-dev.lock
 
-## Install, then run the whole pipeline on the embedded stack with sample traffic.
+## Install, then run the whole pipeline on the embedded stack with sample traffic; it ends
+## with the alert explained and the most urgent tasks, and exits (`make run SERVE=--serve`
+## keeps serving the console until Ctrl-C).
 run: install
-	$(BIN)/vigie run --events $(EVENTS)
-	$(BIN)/vigie sql "SELECT platform, count() AS events FROM events GROUP BY platform ORDER BY platform"
+	$(BIN)/vigie run --events $(EVENTS) $(SERVE)
 
 ## Install, then lint, type-check and run every test tier.
 test: install

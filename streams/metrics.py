@@ -7,6 +7,10 @@ Names, as scraped from ``/metrics`` (see ``deploy/prometheus``):
   ``stage="ignored"`` the deliveries that carried no message (a status update, a reaction).
 - ``vigie_consumer_lag{topic,partition}``: records between the committed offset and
   the end of each partition this worker owns, refreshed on every scrape.
+- ``vigie_partition_end_offset{topic,partition}``,
+  ``vigie_partition_committed_offset{topic,partition}``: the two ends of that lag; the
+  alert rules watch raw topics' ends for a platform gone silent and the surge feed's
+  commits for a stalled detector.
 - ``vigie_partitions_assigned``, ``vigie_ready``: what ``/ready`` decided.
 - ``vigie_batch_size{agent}``, ``vigie_clickhouse_insert_seconds{table}``,
   ``vigie_clickhouse_insert_retries_total{table}``.
@@ -75,6 +79,15 @@ class Metrics:
             "vigie_consumer_lag", "Records not yet committed, per owned source partition.",
             ["topic", "partition"], registry=self.registry,
         )
+        self.end_offset = Gauge(
+            "vigie_partition_end_offset", "End offset of each owned source partition.",
+            ["topic", "partition"], registry=self.registry,
+        )
+        self.committed_offset = Gauge(
+            "vigie_partition_committed_offset",
+            "Committed offset of each owned source partition.",
+            ["topic", "partition"], registry=self.registry,
+        )
         self.partitions_assigned = Gauge(
             "vigie_partitions_assigned", "Source partitions this worker owns.",
             registry=self.registry,
@@ -126,11 +139,17 @@ class Metrics:
         """Current total per stage, for the live summary."""
         return {s: self.events.labels(s)._value.get() for s in STAGES}
 
-    def set_lag(self, lags: dict[tuple[str, int], int]) -> None:
-        """Replace the lag series: partitions this worker lost must not linger."""
-        self.lag.clear()
+    def set_lag(self, lags: dict[tuple[str, int], int],
+                ends: dict[tuple[str, int], tuple[int, int]] | None = None) -> None:
+        """Replace the lag series, and the (end, committed) offsets when given:
+        partitions this worker lost must not linger."""
+        for gauge in (self.lag, self.end_offset, self.committed_offset):
+            gauge.clear()
         for (topic, partition), value in lags.items():
             self.lag.labels(topic, str(partition)).set(value)
+        for (topic, partition), (end, committed) in (ends or {}).items():
+            self.end_offset.labels(topic, str(partition)).set(end)
+            self.committed_offset.labels(topic, str(partition)).set(committed)
         self.partitions_assigned.set(len(lags))
 
     def insert_latency(self) -> dict[str, LatencySummary]:

@@ -255,7 +255,8 @@ class WorkerWeb:
 
     async def lags(self) -> list[PartitionLag]:
         lags = await consumer_lag(self.app, self.services.settings.kafka, self.topics)
-        self.services.metrics.set_lag({(p.topic, p.partition): p.lag for p in lags})
+        self.services.metrics.set_lag({(p.topic, p.partition): p.lag for p in lags},
+                                      {(p.topic, p.partition): (p.end, p.committed) for p in lags})
         return lags
 
     async def readiness(self, lags: list[PartitionLag] | None = None) -> Readiness:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from vigie.commands import bench, classify, ingest, ops, pipeline, schemas, surge
+from vigie.commands import bench, classify, console, ingest, ops, pipeline, schemas, surge
 
 app = typer.Typer(
     name="vigie",
@@ -22,6 +22,7 @@ app.command("worker")(pipeline.worker)
 app.command("sql")(pipeline.sql)
 app.command("migrate")(pipeline.migrate)
 app.command("top")(ops.top)
+app.command("console")(console.console_command)
 
 # Offline commands (same code as the streams, on files).
 # -- other command groups register here, one line each --

@@ -59,6 +59,8 @@ from sinks.migrate import migrate, retention_of
 from streams.app import Services, create_app
 from streams.brands import BrandDirectory
 from streams.surge import SurgeConfig
+from vigie.console.digest import digest
+from vigie.console.web import ConsoleContext, console_for, listen, serve, url_of
 from vigie.embedded import EmbeddedBroker, free_port
 from vigie.helpdesk import Helpdesk
 from vigie.kafka import aiokafka_options, create_topics
@@ -111,6 +113,14 @@ class Progress:
     alerts: int = 0
     started: float = field(default_factory=time.monotonic)
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+
+@dataclass
+class OpsConsole:
+    """The console served beside the run, and its address."""
+
+    console: ConsoleContext
+    url: str
 
 
 def embedded_settings(settings: Settings, bootstrap: str) -> Settings:
@@ -287,9 +297,11 @@ async def _stored(services: Services, progress: Progress) -> tuple[int, int, int
 
 
 async def _watch(services: Services, progress: Progress, helpdesk: Helpdesk,
-                 console: Console, result: dict[str, int]) -> None:
-    """Live summary; ends the run once ``--events N`` have all arrived (and the alert,
-    or ``ALERT_WAIT_S`` after the rest without it)."""
+                 console: Console, result: dict[str, int], ops: OpsConsole,
+                 stay: bool) -> None:
+    """Live summary; once ``--events N`` have all arrived (and the alert, or
+    ``ALERT_WAIT_S`` after the rest without it), prints what the person on duty needs
+    (:func:`vigie.console.digest.digest`) and ends the run, unless ``stay``."""
     previous, last = services.metrics.stage_totals(), time.monotonic()
     stored_all_at: float | None = None
     live = Live(console=console, auto_refresh=False) if console.is_terminal else None
@@ -336,16 +348,24 @@ async def _watch(services: Services, progress: Progress, helpdesk: Helpdesk,
                     f"[red]no alert[/]: every event is stored, but the surge detector raised "
                     f"no alert on the scripted incident within {ALERT_WAIT_S:.0f} s"
                 )
-            # The worker's own SIGTERM handler shuts everything down in order.
-            os.kill(os.getpid(), signal.SIGTERM)
+            reads = ops.console.reads
+            console.print(digest(await reads.alerts(), await reads.most_urgent(), ops.url,
+                                 serving=stay, now=datetime.now(UTC),
+                                 brand_name=ops.console.brand_name))
+            if not stay:
+                # The worker's own SIGTERM handler shuts everything down in order.
+                os.kill(os.getpid(), signal.SIGTERM)
             return
 
 
 def run_embedded(
     settings: Settings, *, events: int | None, rate: float | None, seed: int,
-    console: Console,
+    console: Console, stay: bool = False,
 ) -> int:
-    """Run everything locally; returns the process exit status."""
+    """Run everything locally, the ops console beside it; returns the process exit status.
+
+    With ``events``, the run ends once they are all stored, unless ``stay``: then it
+    keeps serving the console (the pipeline idle) until interrupted."""
     STATE_DIR.mkdir(exist_ok=True)
     # The live summary owns the terminal: only warnings and errors interrupt it, and the
     # changelog producer's "buffer full" notices (back-pressure at work) are not news.
@@ -353,13 +373,17 @@ def run_embedded(
     logging.getLogger("faust.transport.producer").setLevel(logging.ERROR)
     with EmbeddedBroker(log_file=STATE_DIR / "tansu.log") as broker:
         settings = embedded_settings(settings, broker.bootstrap_servers)
+        console_socket = listen(settings.console.host, settings.console.port)
+        console_url = url_of(console_socket)
         RUN_FILE.write_bytes(orjson.dumps({
             "pid": os.getpid(),
             "bootstrap_servers": broker.bootstrap_servers,
             "web": f"http://{settings.web_host}:{settings.web_port}",
+            "console": console_url,
         }))
         console.print(f"broker on {broker.bootstrap_servers}, ClickHouse in "
                       f"{settings.clickhouse.path}, worker web on port {settings.web_port}")
+        console.print(f"console: [bold cyan]{console_url}[/]")
         asyncio.run(create_topics(settings))
         clickhouse = connect(settings.clickhouse)
         migrate(clickhouse, retention=retention_of(settings.clickhouse))
@@ -377,6 +401,7 @@ def run_embedded(
                 f"{traffic.incident.label}")
         helpdesk = Helpdesk(settings, seed=seed)
         result = {"code": 1}
+        ops = OpsConsole(console_for(settings, services.writer.query, brands), console_url)
 
         def processed() -> float:
             return services.metrics.stage_totals()["raw"]
@@ -387,7 +412,11 @@ def run_embedded(
 
         @app.task
         async def watch() -> None:
-            await _watch(services, progress, helpdesk, console, result)
+            await _watch(services, progress, helpdesk, console, result, ops, stay)
+
+        @app.task
+        async def serve_console() -> None:
+            await serve(ops.console, console_socket)
 
         @app.task
         async def answer_tasks() -> None:
@@ -401,6 +430,7 @@ def run_embedded(
         except SystemExit:
             pass
         finally:
+            console_socket.close()
             services.writer.close()
             clickhouse.close()
             RUN_FILE.unlink(missing_ok=True)

@@ -261,6 +261,24 @@ class WebhookSettings(BaseModel):
         return f"VIGIE_WEBHOOK__{field.upper()}"
 
 
+class ConsoleSettings(BaseModel):
+    """The ops console (``vigie console``, and beside ``vigie run``): where it listens,
+    which workers it asks for the pipeline's health, how far back its history goes."""
+
+    host: str = Field(
+        default="127.0.0.1",
+        description="Listen address. The page shows messages (masked) and has no login: "
+        "keep it on loopback, or behind a proxy that authenticates.")
+    port: int = Field(default=6070, ge=0, le=65535,
+                      description="Listen port; `vigie run` takes a free one if it is busy.")
+    workers: list[str] = Field(
+        default_factory=list,
+        description="Web addresses of the workers whose /status the page shows; empty: "
+        "the worker at VIGIE_WEB_HOST:VIGIE_WEB_PORT.")
+    history_hours: int = Field(
+        default=48, ge=1, description="How far back the page reads ClickHouse.")
+
+
 class Settings(BaseSettings):
     """Everything vigie can be configured with."""
 
@@ -275,6 +293,7 @@ class Settings(BaseSettings):
     sla: SlaSettings = SlaSettings()
     dedup: DedupSettings = DedupSettings()
     webhook: WebhookSettings = WebhookSettings()
+    console: ConsoleSettings = ConsoleSettings()
     brands_file: Path | None = Field(
         default=None, description="Brands TOML file; unset = the bundled demo brands."
     )

@@ -22,12 +22,14 @@ def rows_of(ch: EmbeddedClickHouse, sql: str) -> list[dict[str, Any]]:
     return [dict(zip(result.columns, row, strict=True)) for row in result.rows]
 
 
-def run_vigie(directory: Path) -> None:
+def run_vigie(directory: Path) -> str:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VIGIE_")}
     run = subprocess.run([VIGIE, "run", "--events", "1000"], cwd=directory,
                          capture_output=True, text=True, timeout=180,
-                         env={k: v for k, v in os.environ.items() if not k.startswith("VIGIE_")})
+                         env={**env, "COLUMNS": "160"})
     assert run.returncode == 0, run.stdout + run.stderr
     assert "done" in run.stdout
+    return run.stdout
 
 
 def identities(directory: Path) -> dict[str, Any]:
@@ -55,7 +57,7 @@ def alert_of(row: dict[str, Any]) -> Alert:
 def test_a_small_run_fills_every_table_and_the_detector_fires_on_the_incident(
     tmp_path: Path,
 ) -> None:
-    run_vigie(tmp_path)
+    output = run_vigie(tmp_path)
 
     ch = EmbeddedClickHouse(tmp_path / ".vigie" / "clickhouse", "vigie")
     try:
@@ -90,6 +92,15 @@ def test_a_small_run_fills_every_table_and_the_detector_fires_on_the_incident(
     assert timedelta(minutes=29 - HISTORY_MINUTES) <= since < timedelta(minutes=30)
     # Processed before the live part was sent.
     assert datetime.fromisoformat(history["done"]) < datetime.fromisoformat(live["begun"])
+    # It ends with what the person on duty needs: the alert explained, the most urgent
+    # tasks, and where the console was.
+    ending = output[output.index("done:"):]
+    for line in ("alert: spike on Aurore Air — negative", "per minute", "top terms vs baseline",
+                 "origin: x @", "250,000 followers", "platforms: x", "polarity mix: negative",
+                 "lifecycle: open", "crisis task: crisis_response → crisis",
+                 "the 5 most urgent open tasks"):
+        assert line in ending, line
+    assert ending.rstrip().splitlines()[-1].startswith("console: http://127.0.0.1:")
 
 
 def test_running_the_same_input_again_adds_no_event_and_no_task(tmp_path: Path) -> None:

@@ -19,6 +19,7 @@ PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
 FIXED_IN = {
     "aiohttp": "3.12.14",  # request smuggling: CVE-2024-52304 (3.10.11), CVE-2025-53643
     "python-json-logger": "3.2.1",  # CVE-2025-27607 (3.2.0 pulled a squatted package)
+    "jinja2": "3.1.6",  # sandbox escapes: CVE-2024-56201, CVE-2024-56326, CVE-2025-27516
 }
 
 

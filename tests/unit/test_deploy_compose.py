@@ -143,6 +143,15 @@ def test_every_port_is_published_on_loopback_only() -> None:
             assert str(port).startswith("127.0.0.1:"), (name, port)
 
 
+def test_the_console_asks_every_worker_for_its_status_and_listens_where_published() -> None:
+    console = SERVICES["console"]
+    command = console["command"]
+    asked = {command[i + 1] for i, arg in enumerate(command) if arg == "--worker"}
+    assert asked == {f"http://{SERVICES[w].get('hostname', w)}:"
+                     f"{vigie_environment(SERVICES[w])['VIGIE_WEB_PORT']}" for w in WORKERS}
+    assert int(vigie_environment(console)["VIGIE_CONSOLE__PORT"]) in port_map(console)
+
+
 def test_kafkas_external_listener_is_off() -> None:
     kafka = SERVICES["kafka"]
     assert "ports" not in kafka

@@ -6,6 +6,7 @@ import io
 import logging
 
 import orjson
+from prometheus_client import Gauge
 from rich.console import Console
 
 from streams.metrics import Metrics
@@ -65,11 +66,16 @@ def test_insert_latency_summary_interpolates_the_95th_percentile_inside_its_buck
 
 def test_lag_series_of_partitions_a_worker_lost_disappear() -> None:
     metrics = Metrics()
-    metrics.set_lag({("raw.x", 0): 5, ("raw.x", 1): 7})
-    metrics.set_lag({("raw.x", 1): 2})
-    exposed = {(s.labels["partition"], s.value) for m in metrics.lag.collect()
-               for s in m.samples}
-    assert exposed == {("1", 2.0)}
+    metrics.set_lag({("raw.x", 0): 5, ("raw.x", 1): 7}, {("raw.x", 0): (15, 10),
+                                                          ("raw.x", 1): (17, 10)})
+    metrics.set_lag({("raw.x", 1): 2}, {("raw.x", 1): (19, 17)})
+
+    def exposed(gauge: Gauge) -> set[tuple[str, float]]:
+        return {(s.labels["partition"], s.value) for m in gauge.collect() for s in m.samples}
+
+    assert exposed(metrics.lag) == {("1", 2.0)}
+    assert exposed(metrics.end_offset) == {("1", 19.0)}
+    assert exposed(metrics.committed_offset) == {("1", 17.0)}
     assert metrics.partitions_assigned._value.get() == 1
 
 

@@ -27,13 +27,18 @@ def run(
     = None,
     rate: Annotated[float | None, typer.Option(help="Simulated events per second.")] = None,
     seed: Annotated[int, typer.Option(help="Simulator seed.")] = 0,
+    serve: Annotated[bool, typer.Option(
+        "--serve", help="With --events: once done, keep serving the console until Ctrl-C.")]
+    = False,
 ) -> None:
-    """Run everything on the embedded stack (local broker + ClickHouse) with sample traffic."""
+    """Run everything on the embedded stack (local broker + ClickHouse) with sample traffic,
+    and the ops console beside it (its address is printed)."""
     from vigie.runner import run_embedded
 
     if events is None and rate is None:
         rate = 200.0
-    code = run_embedded(load_settings(), events=events, rate=rate, seed=seed, console=console)
+    code = run_embedded(load_settings(), events=events, rate=rate, seed=seed, console=console,
+                        stay=serve)
     raise typer.Exit(code)
 
 
