@@ -48,15 +48,7 @@ async def test_served_receiver_binds_loopback_and_refuses_unsigned_deliveries_wi
     settings: Settings,
 ) -> None:
     settings = settings.model_copy(update={"webhook": WebhookSettings(port=free_port())})
-    await create_topics(settings)
-    listening: asyncio.Future[str] = asyncio.get_running_loop().create_future()
-
-    async def ready(url: str) -> None:
-        listening.set_result(url)
-
-    server = asyncio.create_task(serve(settings, ready=ready))
-    try:
-        url = await asyncio.wait_for(listening, 30)
+    async with served(settings) as url:
         assert url.startswith("http://127.0.0.1:")
         async with ClientSession() as session:
             for platform in Platform:
@@ -64,10 +56,6 @@ async def test_served_receiver_binds_loopback_and_refuses_unsigned_deliveries_wi
                                         data=b'{"any": "thing"}') as answer:
                     assert answer.status == 403, platform
                     assert "outside dev mode" in (await answer.json())["error"]
-    finally:
-        server.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await server
     for platform in Platform:
         assert read_to_end(settings.kafka.bootstrap_servers, settings.topics.raw(platform)) == []
 
