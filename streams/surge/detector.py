@@ -45,7 +45,8 @@ from schemas.alerts import (
 )
 from schemas.events import Platform
 from streams.surge import baseline as bl
-from streams.surge.stats import surprise_above, surprise_below
+from streams.surge.reference import Recent, Window
+from streams.surge.stats import nb_surprise_above, nb_surprise_below
 
 POLARITIES = ("negative", "neutral", "positive")
 SCORED = frozenset({"negative", "positive"})
@@ -64,8 +65,7 @@ class SurgeConfig:
     min_count: int = 8
     min_ratio: float = 1.3
     margin: float = 0.1
-    level_bounds: tuple[float, float] = (0.7, 1.3)
-    level_min_expected: float = 60.0
+    mix_error: float = 0.05
     keep_score: float = 3.0
     quiet_minutes: int = 15
     update_every: int = 5
@@ -215,9 +215,14 @@ class SurgeDetector:
             if bucket is None:
                 continue
             _, brand, polarity = key.split("|")
+            # A platform's volume leaves out spam waves and the brand incidents it
+            # carries: they would make it look busier than usual, then silent once over.
+            surging = (self._series(f"b|{brand}|{polarity}")["inc"] is not None
+                       if brand else False)
             kept = 0
-            for platform, (raw, eff) in bucket["n"].items():
-                platform_counts[platform] = platform_counts.get(platform, 0) + raw
+            for platform, (_, eff) in bucket["n"].items():
+                if not surging:
+                    platform_counts[platform] = platform_counts.get(platform, 0) + eff
                 kept += eff
             if brand:
                 for pol in POLARITIES:
@@ -230,27 +235,36 @@ class SurgeDetector:
         for platform in platform_counts:
             states.setdefault(f"p|{platform}", bl.new_series())
 
-        expected: dict[str, float | None] = {}
+        forecasts: dict[str, bl.Forecast | None] = {}
         for key, state in states.items():
             count = brand_counts.get(key, 0) if key[0] == "b" else platform_counts.get(key[2:], 0)
-            mu = bl.expected(state, minute, cfg.baseline)
-            expected[key] = mu
-            bl.push(state, count, count if mu is None else mu, cfg.baseline)
+            forecast = bl.forecast(state, minute, cfg.baseline)
+            forecasts[key] = forecast
+            bl.push(state, count, count if forecast is None else forecast.mean, cfg.baseline)
 
-        levels = self._levels(states)
+        recent = Recent(states, [k for k, st in states.items() if st["inc"] is None],
+                        cfg.mix_error)
         alerts: list[Alert] = []
         for key, state in states.items():
-            if key[0] == "b" and expected[key] is not None and key.rsplit("|", 1)[1] in SCORED:
-                alert = self._spike(key, state, minute, levels.get(key, (1.0, 0.0)))
+            forecast = forecasts[key]
+            if key[0] == "b" and forecast is not None and key.rsplit("|", 1)[1] in SCORED:
+                alert = self._spike(key, state, minute, forecast, recent)
                 if alert is not None:
                     alerts.append(alert)
-        platform_states = {k[2:]: s for k, s in states.items() if k[0] == "p"}
-        alerts.extend(self._silence(platform_states, expected, minute))
+        alerts.extend(self._silence(states, forecasts, minute, recent))
 
-        silenced = set((self.meta.get("silence") or {}).get("platforms", ()))
+        # Silent platforms do not learn, nor does a brand in an incident, in any of its
+        # series: a crisis brings neutral questions too, and a sibling that learned them
+        # would then look too quiet.
+        frozen = {f"p|{p}" for p in (self.meta.get("silence") or {}).get("platforms", ())}
+        frozen |= {k.rsplit("|", 1)[0] for k, st in states.items() if k[0] == "b" and st["inc"]}
         for key, state in states.items():
-            if state["inc"] is None and key[2:] not in silenced:
-                bl.learn(state, minute, state["x"][-1], expected[key], cfg.baseline)
+            if (key.rsplit("|", 1)[0] if key[0] == "b" else key) not in frozen:
+                forecast = forecasts[key]
+                count = state["x"][-1]
+                bl.learn(state, minute, count, None if forecast is None else forecast.mean,
+                         cfg.baseline)
+                bl.hold(state, minute, count, cfg.baseline)
                 if key[0] == "b":
                     self._learn_profiles(key, minute)
             self.series[key] = state
@@ -290,103 +304,79 @@ class SurgeDetector:
 
     # --- spikes ------------------------------------------------------------------
 
-    def _levels(self, states: dict[str, bl.Series]) -> dict[str, tuple[float, float]]:
-        """Today's level of each brand series, read from the brand's other polarities.
-
-        Returns (factor, expected events it was read from) per series key.
-
-        A brand busier (or quieter) than usual today is so in every polarity; the
-        other polarities' last hour against their baselines measures it without
-        being moved by this series' own surge. Series in an incident do not vote.
-        """
-        cfg = self.config
-        votes: dict[str, dict[str, tuple[float, float]]] = {}
-        for key, state in states.items():
-            if key[0] == "b" and state["inc"] is None:
-                _, brand, polarity = key.split("|")
-                votes.setdefault(brand, {})[polarity] = bl.window(state, cfg.baseline.ring)
-        levels = {}
-        for brand, by_polarity in votes.items():
-            for polarity in SCORED:
-                others = [v for p, v in by_polarity.items() if p != polarity]
-                seen, usual = sum(v[0] for v in others), sum(v[1] for v in others)
-                if usual >= cfg.level_min_expected:
-                    low, high = cfg.level_bounds
-                    factor = min(high, max(low, seen / usual))
-                    levels[f"b|{brand}|{polarity}"] = (factor, usual)
-        return levels
-
     def _best_window(
-        self, state: bl.Series, minute: int, level: tuple[float, float]
-    ) -> tuple[float, int, float, float]:
-        """(score, window, observed, expected) of the most surprising window.
+        self, key: str, state: bl.Series, forecast: bl.Forecast, recent: Recent
+    ) -> tuple[float, Window | None]:
+        """(score, window) of the most surprising window (see :mod:`.reference`).
 
-        The variance of a window's count is the series' dispersion × its mean, plus
-        the uncertainty of the baseline itself (learned from ``days`` days of the
-        same hours, and scaled by a level read from ``level[1]`` expected events),
-        which matters for long windows and young baselines. The score is the
-        window's surprise plus ``0.5 * log10(width)``: long windows overlap heavily
-        (fewer independent tests a day), so they may open a little lower.
+        The score is the window's negative binomial surprise plus ``0.5 *
+        log10(width)``: long windows overlap heavily (fewer independent tests a day),
+        so they may open a little lower.
         """
         cfg = self.config
         phi = bl.dispersion(state)
-        factor, votes = level
-        days = bl.history_days(state, minute, cfg.baseline)
-        best = (0.0, 0, 0.0, 0.0)
+        best: tuple[float, Window | None] = (0.0, None)
         for width in cfg.windows:
             if len(state["x"]) < width:
                 break
-            observed, mu = bl.window(state, width)
-            mu *= factor
-            if observed < cfg.min_count or observed < mu * cfg.min_ratio:
+            if recent(key, width)[0] < cfg.min_count:
                 continue
-            spread = phi + width / (60.0 * days) + (mu / votes if votes else 0.0)
-            score = surprise_above(observed, mu * (1.0 + cfg.margin), spread)
+            win = recent.window(key, width, forecast)
+            if win.observed < win.expected * cfg.min_ratio:
+                continue
+            score = nb_surprise_above(win.observed, win.expected * (1.0 + cfg.margin), phi,
+                                      win.rel)
             score += 0.5 * math.log10(width)
             if score > best[0]:
-                best = (score, width, observed, mu)
+                best = (score, win)
         return best
 
     def _spike(
-        self, key: str, state: bl.Series, minute: int, level: tuple[float, float]
+        self, key: str, state: bl.Series, minute: int, forecast: bl.Forecast, recent: Recent
     ) -> Alert | None:
         cfg = self.config
-        score, width, observed, mu = self._best_window(state, minute, level)
+        score, win = self._best_window(key, state, forecast, recent)
         incident: Incident | None = state["inc"]
-        recent, recent_mu = bl.window(state, 10)
+        ten = recent.window(key, 10, forecast)
+        factor = ten.expected / ten.forecast if ten.forecast > 0.0 else 1.0
         if incident is None:
-            if score < cfg.open_score:
+            if score < cfg.open_score or win is None:
                 return None
             _, brand, polarity = key.split("|")
-            start = minute - width + 1
+            start = minute - win.width + 1
+            scale = win.expected / max(win.forecast, 1e-9)
             incident = {
                 "id": f"spike-{brand}-{polarity}-{_at(start):%Y%m%dT%H%M}",
                 "brand": brand, "polarity": polarity, "start": start, "seq": 0,
-                "count": observed, "baseline": mu, "score": score,
-                "traj": [[start + i, x, m] for i, (x, m) in enumerate(
-                    zip(state["x"][-width:], state["mu"][-width:], strict=True))],
-                "peak": [recent, recent_mu], "ratio": observed / max(mu, 1.0),
+                "count": win.observed, "baseline": win.expected, "score": score,
+                "traj": [[start + i, x, m * scale] for i, (x, m) in enumerate(
+                    zip(state["x"][-win.width:], state["mu"][-win.width:], strict=True))],
+                "peak": [ten.observed, ten.expected],
+                "ratio": win.observed / max(win.expected, 1.0),
                 "quiet": 0, "last": minute, "origin": None,
             }
             state["inc"] = incident
+            for pol in POLARITIES:
+                bl.release(self._series(f"b|{brand}|{pol}"), start)
             return self._spike_alert(incident, state, minute, AlertStatus.OPEN)
 
-        x, m = state["x"][-1], state["mu"][-1]
+        x, m = state["x"][-1], state["mu"][-1] * factor
         incident["count"] += x
         incident["baseline"] += m
         incident["traj"] = [*incident["traj"][-239:], [minute, x, m]]
         incident["score"] = score
-        if score > 0.0:
-            incident["ratio"] = max(incident["ratio"], observed / max(mu, 1.0))
-        spread = 2.0 * math.sqrt(max(recent_mu, 1.0) * bl.dispersion(state))
-        quiet = score < cfg.keep_score and recent <= recent_mu * (1.0 + cfg.margin) + spread
+        if win is not None:
+            incident["ratio"] = max(incident["ratio"], win.observed / max(win.expected, 1.0))
+        variance = max(ten.expected, 1.0) * bl.dispersion(state) + ten.rel * ten.expected**2
+        quiet = (score < cfg.keep_score
+                 and ten.observed <= ten.expected * (1.0 + cfg.margin) + 2.0 * math.sqrt(variance))
         incident["quiet"] = incident["quiet"] + 1 if quiet else 0
         if incident["quiet"] >= cfg.quiet_minutes:
             state["inc"] = None
             return self._spike_alert(incident, state, minute, AlertStatus.RESOLVED)
-        grown = recent >= incident["peak"][0] * cfg.update_growth
+        grown = ten.observed >= incident["peak"][0] * cfg.update_growth
         if grown:
-            incident["peak"] = [recent, recent_mu]
+            incident["peak"] = [ten.observed, ten.expected]
         if grown and minute - incident["last"] >= cfg.update_every:
             return self._spike_alert(incident, state, minute, AlertStatus.UPDATE)
         return None
@@ -479,35 +469,53 @@ class SurgeDetector:
 
     # --- silences ----------------------------------------------------------------
 
-    def _silent(self, state: bl.Series) -> tuple[float, int, float, float] | None:
+    def _silent(
+        self, key: str, state: bl.Series, forecast: bl.Forecast, recent: Recent
+    ) -> tuple[float, Window] | None:
         cfg = self.config
         phi = bl.dispersion(state)
         for width in cfg.silence_windows:
             if len(state["x"]) < width:
                 break
-            observed, mu = bl.window(state, width)
-            if mu < cfg.silence_min_expected or observed > cfg.silence_ratio * mu:
+            observed, mu = recent(key, width)
+            if observed > 2.0 * cfg.silence_ratio * mu:  # cannot be quiet, whatever the peers
                 continue
-            score = surprise_below(observed, mu * (1.0 - cfg.margin), phi)
+            win = recent.window(key, width, forecast, busier=False)
+            if win.expected < cfg.silence_min_expected \
+                    or win.observed > cfg.silence_ratio * win.expected:
+                continue
+            score = nb_surprise_below(win.observed, win.expected * (1.0 - cfg.margin), phi,
+                                      win.rel)
             if score >= cfg.silence_score:
-                return score, width, observed, mu
+                return score, win
         return None
 
     def _silence(
         self,
-        states: dict[str, bl.Series],
-        expected: dict[str, float | None],
+        all_states: dict[str, bl.Series],
+        forecasts: dict[str, bl.Forecast | None],
         minute: int,
+        recent: Recent,
     ) -> list[Alert]:
         cfg = self.config
-        warm = {p: s for p, s in states.items() if expected[f"p|{p}"] is not None}
+        warm = {k[2:]: (k, s, f) for k, s in all_states.items()
+                if k[0] == "p" and (f := forecasts[k]) is not None}
+        states = {k[2:]: s for k, s in all_states.items() if k[0] == "p"}
         incident: Incident | None = self.meta.get("silence")
         current = set(incident["platforms"]) if incident else set()
-        silent = {p: hit for p, s in warm.items() if (hit := self._silent(s)) is not None}
+        # Twice: platforms going quiet together must not vote for each other.
+        voters = recent.without(current)
+        candidates = {p: hit for p, (k, s, f) in warm.items()
+                      if (hit := self._silent(k, s, f, voters)) is not None}
+        if candidates:
+            voters = recent.without(current | set(candidates))
+        silent = {p: (hit[0], hit[1].width, hit[1].observed, hit[1].expected)
+                  for p, (k, s, f) in warm.items()
+                  if (hit := self._silent(k, s, f, voters)) is not None}
         # The others must be alive over the same minutes the silent ones are quiet.
-        width = max((hit[1] for hit in silent.values()), default=1)
-        others = [s for p, s in warm.items() if p not in silent and p not in current]
-        pairs = [bl.window(s, max(width, 3)) for s in others]
+        width = max([3, *(hit[1] for hit in silent.values())])
+        pairs = [recent(k, width) for p, (k, _, _) in warm.items()
+                 if p not in silent and p not in current]
         seen, usual = sum(p[0] for p in pairs), sum(p[1] for p in pairs)
         if incident is None:
             if not silent or usual <= 0.0 or seen < 0.5 * usual:
@@ -521,6 +529,8 @@ class SurgeDetector:
                 "baseline": sum(h[3] for h in silent.values()),
                 "score": max(h[0] for h in silent.values()), "traj": [],
             }
+            for name in names:
+                bl.release(states[name], start)
             return [self._silence_alert(incident, minute, AlertStatus.OPEN)]
         x = sum(states[p]["x"][-1] for p in current)
         m = sum(states[p]["mu"][-1] for p in current)
@@ -529,7 +539,7 @@ class SurgeDetector:
         incident["traj"] = [*incident["traj"][-239:], [minute, x, m]]
         recovered = all(
             obs >= 0.5 * mu
-            for obs, mu in (bl.window(states[p], cfg.recovery_minutes) for p in current)
+            for obs, mu in (recent(f"p|{p}", cfg.recovery_minutes) for p in current)
         )
         incident["quiet"] = incident["quiet"] + 1 if recovered else 0
         if incident["quiet"] >= cfg.recovery_minutes:
@@ -539,6 +549,8 @@ class SurgeDetector:
         if added:
             incident["platforms"] = sorted(current | set(added))
             incident["score"] = max(incident["score"], *(silent[p][0] for p in added))
+            for name in added:
+                bl.release(states[name], minute - silent[name][1] + 1)
             return [self._silence_alert(incident, minute, AlertStatus.UPDATE)]
         self.meta["silence"] = incident
         return []

@@ -1,0 +1,123 @@
+"""What a series' last minutes are compared with: its forecast, corrected by its peers.
+
+A forecast (:func:`streams.surge.baseline.forecast`) errs in ways a brand's series
+share: the daily shape it assumed, today's level, a TV mention or a sale that makes
+the whole brand busier. Over the same window, the brand's other polarities measure
+that error, and the other brands measure the part every brand shares (the time of
+day). Both are Gamma posteriors of a factor on the forecast:
+
+- other brands: ``G = (n + X) / (n + M)``, their observed ``X`` against their
+  forecast ``M``, shrunk towards 1 by ``n`` = 1 / the forecast's common variance;
+- the brand: ``F = (n + O) / (n / G + E)``, its other polarities' observed ``O``
+  against forecast ``E``, shrunk towards ``G``.
+
+The expected count is the forecast × ``F``, with relative variance the forecast's
+own + ``1 / (n + O)`` + ``mix_error``² (a polarity's share drifts too). A platform
+is compared with the other platforms alike (they are every brand). Series in an
+incident never vote.
+
+:class:`Recent` computes every sum once per closing minute (suffix sums of each
+series' ring), so a window costs a lookup.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable, Mapping
+from typing import NamedTuple
+
+from streams.surge.baseline import Forecast, Series
+
+
+class Window(NamedTuple):
+    """One window of a series: what was seen, what was expected, how sure that is."""
+
+    width: int
+    observed: float
+    expected: float
+    rel: float  # relative variance of ``expected``
+    forecast: float  # the series' own forecast, before its peers' factor
+
+
+class Recent:
+    """Sums over the last minutes of every series, as of one closing minute.
+
+    ``states`` maps series keys (``b|<brand>|<polarity>``, ``p|<platform>``) to their
+    state; ``quiet`` is the keys of the series not in an incident (the voters).
+    """
+
+    def __init__(self, states: Mapping[str, Series], quiet: Iterable[str],
+                 mix_error: float) -> None:
+        self._states = states
+        self._sums: dict[str, tuple[list[float], list[float]]] = {}
+        self._mix = mix_error * mix_error
+        self._brands: dict[str, list[str]] = {}
+        self._platforms: list[str] = []
+        for key in quiet:
+            if key[0] == "b":
+                self._brands.setdefault(key.split("|", 2)[1], []).append(key)
+            else:
+                self._platforms.append(key)
+        self._brand_keys = [k for keys in self._brands.values() for k in keys]
+        self._totals: dict[tuple[str, int], tuple[float, float]] = {}
+
+    def __call__(self, key: str, width: int) -> tuple[float, float]:
+        """(observed, forecast) summed over the last ``width`` closed minutes of ``key``."""
+        sums = self._sums.get(key)
+        if sums is None:
+            state = self._states[key]
+            sums = (list(itertools.accumulate(reversed(state["x"]))),
+                    list(itertools.accumulate(reversed(state["mu"]))))
+            self._sums[key] = sums
+        if not sums[0]:
+            return 0.0, 0.0
+        last = min(width, len(sums[0])) - 1
+        return sums[0][last], sums[1][last]
+
+    def _total(self, name: str, keys: Iterable[str], width: int) -> tuple[float, float]:
+        total = self._totals.get((name, width))
+        if total is None:
+            seen = usual = 0.0
+            for key in keys:
+                observed, expected = self(key, width)
+                seen += observed
+                usual += expected
+            total = self._totals[name, width] = (seen, usual)
+        return total
+
+    def window(self, key: str, width: int, forecast: Forecast, *,
+               busier: bool = True) -> Window:
+        """The window of ``key`` against its forecast × its peers' factor (at most 1
+        unless ``busier``: a silence is measured against the usual volume, and peers
+        carrying a surge would make a platform at its usual volume look quiet)."""
+        observed, mu = self(key, width)
+        prior = 1.0 / max(forecast.common, 1e-6)
+        quiet = key in self._states and not self._states[key]["inc"]
+        if key[0] == "b":
+            brand = key.split("|", 2)[1]
+            everyone = self._total("", self._brand_keys, width)
+            mine = self._total(brand, self._brands.get(brand, ()), width)
+            own = (observed, mu) if quiet and brand in self._brands else (0.0, 0.0)
+            others = (mine[0] - own[0], mine[1] - own[1])
+            elsewhere = (everyone[0] - mine[0], everyone[1] - mine[1])
+            general = (prior + elsewhere[0]) / (prior + max(elsewhere[1], 0.0))
+        else:
+            everyone = self._total("p", self._platforms, width)
+            own = (observed, mu) if quiet else (0.0, 0.0)
+            others = (everyone[0] - own[0], everyone[1] - own[1])
+            general = 1.0
+        seen, usual = max(others[0], 0.0), max(others[1], 0.0)
+        factor = (prior + seen) / (prior / general + usual)
+        if not busier:
+            factor = min(factor, 1.0)
+        rel = forecast.own + 1.0 / (prior + seen) + self._mix
+        return Window(width, observed, mu * factor, rel, mu)
+
+    def without(self, platforms: Iterable[str]) -> Recent:
+        """The same sums with ``platforms`` no longer voting (they went quiet)."""
+        dropped = {f"p|{p}" for p in platforms}
+        quiet = [*self._brand_keys, *(k for k in self._platforms if k not in dropped)]
+        recent = Recent(self._states, quiet, 0.0)
+        recent._mix = self._mix
+        recent._sums = self._sums
+        return recent
