@@ -8,7 +8,8 @@ closes once the watermark (newest event time seen) passes its end plus
 State (all injected ``MutableMapping``s of JSON-able values, ``dict`` by default):
 
 - ``buckets``: ``"<minute>|<brand>|<polarity>"`` → the minute's counts per platform
-  (raw and without spam waves), term counts, top-reach event and samples. Kept
+  (raw and without spam waves), spam-wave messages taken back (``r``), term counts,
+  top-reach event and samples. Kept
   ``retention`` minutes after closing, for explanations.
 - ``series``: ``"b|<brand>|<polarity>"`` and ``"p|<platform>"`` → seasonal baseline,
   dispersion, recent rings and the open incident, if any.
@@ -136,11 +137,14 @@ class SurgeDetector:
         terms: Iterable[str] = (),
         followers: int = 0,
         discounted: bool = False,
+        retract: int = 0,
     ) -> list[Alert]:
         """Count one event (epoch seconds, event time); returns alerts fired meanwhile.
 
         ``discounted`` events (near-duplicate spam waves) count for platform volume
-        but not for spikes, terms, samples or origin.
+        but not for spikes, terms, samples or origin. ``retract``: earlier messages of
+        the brand and polarity this event revealed as a spam wave, taken back from the
+        spike counts in this minute (its windows then net them out).
         """
         minute = int(ts // 60)
         if self._closed is None:
@@ -160,6 +164,8 @@ class SurgeDetector:
         if counts is None:
             counts = bucket["n"][platform] = [0, 0]
         counts[0] += 1
+        if retract:
+            bucket["r"] = bucket.get("r", 0) + retract
         if not discounted:
             counts[1] += 1
             term_counts = bucket["t"]
@@ -219,7 +225,7 @@ class SurgeDetector:
             # carries: they would make it look busier than usual, then silent once over.
             surging = (self._series(f"b|{brand}|{polarity}")["inc"] is not None
                        if brand else False)
-            kept = 0
+            kept = -bucket.get("r", 0)
             for platform, (_, eff) in bucket["n"].items():
                 if not surging:
                     platform_counts[platform] = platform_counts.get(platform, 0) + eff
