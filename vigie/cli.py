@@ -33,6 +33,7 @@ app.command("classify")(classify.classify)
 app.command("eval")(classify.evaluate_file)
 app.command("detect")(surge.detect)
 app.command("eval-surge")(surge.eval_surge)
+app.command("history")(surge.history)
 app.command("schemas")(schemas.schemas)
 app.command("bench")(bench.bench)
 

@@ -69,6 +69,7 @@ class BaselineConfig:
     guard: int = 20  # minutes a closed minute waits before it moves the recent level
     warm_minutes: float = 40.0  # (weighted) minutes of recent level before scoring
     shape: tuple[float, ...] = DEFAULT_SHAPE
+    contrast: float = 1.0  # exponent of the default shape (0: flat)
     shape_error: float = 0.3  # relative error of the prior shape carried over hours
     season_error: float = 0.15  # relative error of a one-day seasonal profile
     prior: float = 20.0  # messages: weight of the seasonal level against today's
@@ -97,13 +98,38 @@ def new_series() -> Series:
     }
 
 
-def shape_at(minute: int, config: BaselineConfig) -> float:
-    """The prior daily shape at ``minute``, interpolated between hour centres."""
+def _between_hours(values: list[float] | tuple[float, ...], minute: int) -> float:
+    """Hourly ``values`` at ``minute``, interpolated linearly between hour centres."""
     position = (minute % MINUTES_PER_DAY + 0.5) / 60.0 - 0.5
     lower = math.floor(position)
     frac = position - lower
-    shape = config.shape
-    return (1.0 - frac) * shape[lower % 24] + frac * shape[(lower + 1) % 24]
+    return (1.0 - frac) * values[lower % 24] + frac * values[(lower + 1) % 24]
+
+
+class DailyShape:
+    """The daily-cycle prior of every series: the hourly profile of all brands' messages
+    together (``pooled``, a series learned like the others) once each of its hours has
+    an earlier day, else the default curve with ``contrast`` (an exponent: 0 is flat).
+    Values are relative (mean 1 over a day)."""
+
+    def __init__(self, pooled: Series, config: BaselineConfig) -> None:
+        self.pooled = pooled
+        self.config = config
+        self._day: int | None = None
+        self._hours: list[float] | tuple[float, ...] = _unit_mean(
+            tuple(v**config.contrast for v in config.shape))
+        self._default = self._hours
+        self.learned = False
+
+    def __call__(self, minute: int) -> float:
+        day = minute // MINUTES_PER_DAY
+        if day != self._day:  # hour levels only change when a day is folded in
+            self._day = day
+            levels = [_hour_level(self.pooled, h, day, self.config) for h in range(24)]
+            self.learned = all(v is not None and v > 0.0 for v in levels)
+            self._hours = _unit_mean(tuple(v or 0.0 for v in levels)) if self.learned \
+                else self._default
+        return _between_hours(self._hours, minute)
 
 
 def _hour_level(series: Series, hour: int, day: int, config: BaselineConfig) -> float | None:
@@ -140,20 +166,17 @@ def history_days(series: Series, minute: int, config: BaselineConfig) -> float:
     return float(max(1, min(days, (2.0 - config.day_weight) / config.day_weight)))
 
 
-def forecast(series: Series, minute: int, config: BaselineConfig) -> Forecast | None:
+def forecast(series: Series, minute: int, shape: float,
+             config: BaselineConfig) -> Forecast | None:
     """Expected count for ``minute`` (epoch minutes, UTC), or None before
-    ``warm_minutes`` of recent data."""
+    ``warm_minutes`` of recent data or an earlier day of the same hour."""
     counts, shaped, minutes, seasonal, covered, at = series["r"]
-    if at is None:
-        return None
-    decay = 2.0 ** (-(minute - at) / config.half_life)
-    minutes *= decay
-    if minutes < config.warm_minutes:
-        return None
-    counts = max(counts * decay, 0.0)  # spam-wave heads taken back can dip below 0
-    level = (counts + 1.0) / (shaped * decay)
-    recent = Forecast(shape_at(minute, config) * level, 1.0 / (counts + 1.0),
-                      config.shape_error**2)
+    decay = 1.0 if at is None else 2.0 ** (-(minute - at) / config.half_life)
+    recent = None
+    if minutes * decay >= config.warm_minutes:
+        counts = max(counts * decay, 0.0)  # spam-wave heads taken back can dip below 0
+        level = (counts + 1.0) / (shaped * decay)
+        recent = Forecast(shape * level, 1.0 / (counts + 1.0), config.shape_error**2)
     usual = expected(series, minute, config)
     if usual is None or usual <= 0.0:
         return recent
@@ -161,7 +184,7 @@ def forecast(series: Series, minute: int, config: BaselineConfig) -> Forecast | 
     today = (covered * decay + config.prior) / (seasonal * decay + config.prior)
     own = 1.0 / (covered * decay + config.prior) + 1.0 / (60.0 * usual * days + 1.0)
     seasonal_fc = Forecast(usual * today, own, config.season_error**2 / days)
-    return _blend(recent, seasonal_fc)
+    return seasonal_fc if recent is None else _blend(recent, seasonal_fc)
 
 
 def _blend(a: Forecast, b: Forecast) -> Forecast:
@@ -175,13 +198,14 @@ def _blend(a: Forecast, b: Forecast) -> Forecast:
                     ka * ka * a.common + kb * kb * b.common)
 
 
-def hold(series: Series, minute: int, count: float, config: BaselineConfig) -> None:
+def hold(series: Series, minute: int, count: float, shape: DailyShape,
+         config: BaselineConfig) -> None:
     """Queue a closed minute outside incidents; fold the ones older than ``guard``."""
     queue: list[list[float]] = series["q"]
     queue.append([minute, count])
     while queue and queue[0][0] <= minute - config.guard:
         old, value = queue.pop(0)
-        _fold(series, int(old), value, config)
+        _fold(series, int(old), value, shape(int(old)), config)
 
 
 def release(series: Series, since: int) -> None:
@@ -189,7 +213,8 @@ def release(series: Series, since: int) -> None:
     series["q"] = [entry for entry in series["q"] if entry[0] < since]
 
 
-def _fold(series: Series, minute: int, count: float, config: BaselineConfig) -> None:
+def _fold(series: Series, minute: int, count: float, shape: float,
+          config: BaselineConfig) -> None:
     state = series["r"]
     at = state[5]
     if at is not None:
@@ -197,7 +222,7 @@ def _fold(series: Series, minute: int, count: float, config: BaselineConfig) -> 
         for i in range(5):
             state[i] *= decay
     state[0] += count
-    state[1] += shape_at(minute, config)
+    state[1] += shape
     state[2] += 1.0
     usual = expected(series, minute, config)
     if usual is not None:

@@ -54,6 +54,7 @@ SCORED = frozenset({"negative", "positive"})
 
 Bucket = dict[str, Any]
 Incident = dict[str, Any]
+Count = tuple[int, str | None, str, str, float]  # minute, brand, platform, polarity, messages
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,6 +188,45 @@ class SurgeDetector:
     def watermark(self) -> float:
         return self._wm
 
+    @property
+    def empty(self) -> bool:
+        """Nothing seen or learned yet: a new deployment, or a state that was lost."""
+        return self._closed is None
+
+    def preload(self, counts: Iterable[Count]) -> int:
+        """Learn baselines from per-minute message counts, as if those minutes had been
+        observed, without raising alerts (a warm start, see :mod:`.history`).
+
+        ``counts`` are (epoch minute, brand or None, platform, polarity, messages) rows
+        of minutes after the last one closed and before any event still to come;
+        minutes between the first and the last row without rows are quiet minutes.
+        May be called several times, each with later minutes. Returns the minutes
+        learned.
+        """
+        by_minute: dict[int, list[Count]] = {}
+        for row in counts:
+            if self._closed is None or row[0] > self._closed:
+                by_minute.setdefault(row[0], []).append(row)
+        if not by_minute:
+            return 0
+        first, last = min(by_minute), max(by_minute)
+        if self._closed is not None:
+            first = self._closed + 1
+        for minute in range(first, last + 1):
+            brand_counts: dict[str, float] = {}
+            platform_counts: dict[str, float] = {}
+            for _, brand, platform, polarity, n in by_minute.get(minute, ()):
+                platform_counts[platform] = platform_counts.get(platform, 0.0) + n
+                if brand:
+                    for pol in POLARITIES:
+                        brand_counts.setdefault(f"b|{brand}|{pol}", 0.0)
+                    brand_counts[f"b|{brand}|{polarity}"] += n
+            self._step(minute, brand_counts, platform_counts, score=False)
+        self._closed = last
+        self.meta["closed"] = last
+        self._next_close = self._close_time()
+        return last - first + 1
+
     # --- minute closing ----------------------------------------------------------
 
     def _close_time(self) -> float:
@@ -234,6 +274,16 @@ class SurgeDetector:
                 for pol in POLARITIES:
                     brand_counts.setdefault(f"b|{brand}|{pol}", 0)
                 brand_counts[f"b|{brand}|{polarity}"] = kept
+        alerts = self._step(minute, brand_counts, platform_counts, score=True)
+        self._expire(minute - cfg.retention, registry)
+        return alerts
+
+    def _step(
+        self, minute: int, brand_counts: dict[str, float], platform_counts: dict[str, float],
+        *, score: bool,
+    ) -> list[Alert]:
+        """One closed minute of every series: forecast, score (if ``score``), learn."""
+        cfg = self.config
         states = {key: self._series(key) for key in self.series}
         self._closing = states
         for key in brand_counts:
@@ -241,41 +291,49 @@ class SurgeDetector:
         for platform in platform_counts:
             states.setdefault(f"p|{platform}", bl.new_series())
 
+        pooled = self.meta.get("pooled") or bl.new_series()
+        shape = bl.DailyShape(pooled, cfg.baseline)
+        now = shape(minute)
         forecasts: dict[str, bl.Forecast | None] = {}
         for key, state in states.items():
             count = brand_counts.get(key, 0) if key[0] == "b" else platform_counts.get(key[2:], 0)
-            forecast = bl.forecast(state, minute, cfg.baseline)
+            forecast = bl.forecast(state, minute, now, cfg.baseline)
             forecasts[key] = forecast
             bl.push(state, count, count if forecast is None else forecast.mean, cfg.baseline)
 
-        recent = Recent(states, [k for k, st in states.items() if st["inc"] is None],
-                        cfg.mix_error)
         alerts: list[Alert] = []
-        for key, state in states.items():
-            forecast = forecasts[key]
-            if key[0] == "b" and forecast is not None and key.rsplit("|", 1)[1] in SCORED:
-                alert = self._spike(key, state, minute, forecast, recent)
-                if alert is not None:
-                    alerts.append(alert)
-        alerts.extend(self._silence(states, forecasts, minute, recent))
+        if score:
+            recent = Recent(states, [k for k, st in states.items() if st["inc"] is None],
+                            cfg.mix_error)
+            for key, state in states.items():
+                forecast = forecasts[key]
+                if key[0] == "b" and forecast is not None and key.rsplit("|", 1)[1] in SCORED:
+                    alert = self._spike(key, state, minute, forecast, recent)
+                    if alert is not None:
+                        alerts.append(alert)
+            alerts.extend(self._silence(states, forecasts, minute, recent))
 
         # Silent platforms do not learn, nor does a brand in an incident, in any of its
         # series: a crisis brings neutral questions too, and a sibling that learned them
         # would then look too quiet.
         frozen = {f"p|{p}" for p in (self.meta.get("silence") or {}).get("platforms", ())}
         frozen |= {k.rsplit("|", 1)[0] for k, st in states.items() if k[0] == "b" and st["inc"]}
+        total = 0.0
         for key, state in states.items():
             if (key.rsplit("|", 1)[0] if key[0] == "b" else key) not in frozen:
                 forecast = forecasts[key]
                 count = state["x"][-1]
                 bl.learn(state, minute, count, None if forecast is None else forecast.mean,
                          cfg.baseline)
-                bl.hold(state, minute, count, cfg.baseline)
+                bl.hold(state, minute, count, shape, cfg.baseline)
                 if key[0] == "b":
+                    total += count
                     self._learn_profiles(key, minute)
             self.series[key] = state
+        # Every brand's messages together: the daily shape all series are forecast with.
+        bl.learn(pooled, minute, total, bl.expected(pooled, minute, cfg.baseline), cfg.baseline)
+        self.meta["pooled"] = pooled
         self._closing = {}
-        self._expire(minute - cfg.retention, registry)
         return alerts
 
     def _learn_profiles(self, series_key: str, minute: int) -> None:
@@ -349,14 +407,18 @@ class SurgeDetector:
             if score < cfg.open_score or win is None:
                 return None
             _, brand, polarity = key.split("|")
-            start = minute - win.width + 1
             scale = win.expected / max(win.forecast, 1e-9)
+            xs, mus = state["x"][-win.width:], state["mu"][-win.width:]
+            lead = 0  # the window's first minutes at or below expectation are not the surge
+            while lead < win.width - 1 and xs[lead] <= mus[lead] * scale:
+                lead += 1
+            start = minute - win.width + 1 + lead
             incident = {
                 "id": f"spike-{brand}-{polarity}-{_at(start):%Y%m%dT%H%M}",
                 "brand": brand, "polarity": polarity, "start": start, "seq": 0,
-                "count": win.observed, "baseline": win.expected, "score": score,
+                "count": sum(xs[lead:]), "baseline": sum(mus[lead:]) * scale, "score": score,
                 "traj": [[start + i, x, m * scale] for i, (x, m) in enumerate(
-                    zip(state["x"][-win.width:], state["mu"][-win.width:], strict=True))],
+                    zip(xs[lead:], mus[lead:], strict=True))],
                 "peak": [ten.observed, ten.expected],
                 "ratio": win.observed / max(win.expected, 1.0),
                 "quiet": 0, "last": minute, "origin": None,
@@ -486,7 +548,7 @@ class SurgeDetector:
             observed, mu = recent(key, width)
             if observed > 2.0 * cfg.silence_ratio * mu:  # cannot be quiet, whatever the peers
                 continue
-            win = recent.window(key, width, forecast, busier=False)
+            win = recent.window(key, width, forecast)
             if win.expected < cfg.silence_min_expected \
                     or win.observed > cfg.silence_ratio * win.expected:
                 continue

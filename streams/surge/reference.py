@@ -85,11 +85,8 @@ class Recent:
             total = self._totals[name, width] = (seen, usual)
         return total
 
-    def window(self, key: str, width: int, forecast: Forecast, *,
-               busier: bool = True) -> Window:
-        """The window of ``key`` against its forecast × its peers' factor (at most 1
-        unless ``busier``: a silence is measured against the usual volume, and peers
-        carrying a surge would make a platform at its usual volume look quiet)."""
+    def window(self, key: str, width: int, forecast: Forecast) -> Window:
+        """The window of ``key`` against its forecast × its peers' factor."""
         observed, mu = self(key, width)
         prior = 1.0 / max(forecast.common, 1e-6)
         quiet = key in self._states and not self._states[key]["inc"]
@@ -108,8 +105,6 @@ class Recent:
             general = 1.0
         seen, usual = max(others[0], 0.0), max(others[1], 0.0)
         factor = (prior + seen) / (prior / general + usual)
-        if not busier:
-            factor = min(factor, 1.0)
         rel = forecast.own + 1.0 / (prior + seen) + self._mix
         return Window(width, observed, mu * factor, rel, mu)
 

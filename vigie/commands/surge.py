@@ -1,14 +1,17 @@
-"""Offline surge commands: ``vigie detect`` and ``vigie eval-surge``.
+"""Offline surge commands: ``vigie detect``, ``vigie history`` and ``vigie eval-surge``.
 
 ``detect`` runs the stream's chain (exact dedup, near-dup, classify what is
 missing, surge detector) on a normalized-event JSONL file and writes one alert per
-line. ``eval-surge`` replays the scripted scenarios and checks the detection
-targets; it exits non-zero when one is missed, so CI can run it as is.
+line, after learning from ``--history`` counts if given; ``history`` writes those
+counts from ClickHouse. ``eval-surge`` replays the scripted scenarios (or random
+families) and checks the detection targets; it exits non-zero when one is missed,
+so CI can run it as is.
 """
 
 from __future__ import annotations
 
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Annotated
 
@@ -17,10 +20,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from sinks.clickhouse import connect
 from streams.classify import default_classifier
 from streams.surge import random_eval as ev
 from streams.surge.evaluate import median_delay, missed_targets, run_all
+from streams.surge.history import HISTORY_SQL, count, day_params, read_counts
 from streams.surge.pipeline import SurgePipeline, sentiment_from
+from vigie.settings import load_settings
 
 err = Console(stderr=True, soft_wrap=True)
 out = Console(width=110)
@@ -48,20 +54,53 @@ def detect(
     file: Annotated[
         str, typer.Argument(help="Normalized-event JSONL in event-time order; - for stdin.")
     ] = "-",
+    history: Annotated[Path | None, typer.Option(
+        help="Per-minute counts JSONL (what `vigie history` writes) the detector learns "
+        "its baselines from before the first event, as a worker does from ClickHouse.")
+    ] = None,
 ) -> None:
     """Normalized events in, alert JSONL out (same dedup and detector as the stream)."""
-    pipeline = SurgePipeline(sentiment=sentiment_from(default_classifier()))
+    counts = None
+    if history is not None:
+        with history.open("rb") as lines:
+            counts = list(read_counts(lines))
+    pipeline = SurgePipeline(sentiment=sentiment_from(default_classifier()), history=counts)
     if file == "-":
         bad = _detect_stream(sys.stdin.buffer, sys.stdout.buffer, pipeline)
     else:
         with Path(file).open("rb") as source:
             bad = _detect_stream(source, sys.stdout.buffer, pipeline)
     sys.stdout.buffer.flush()
+    learned = f"{pipeline.history_minutes} minutes of history, " if history else ""
     err.print(
-        f"{pipeline.events} events, {pipeline.deduper.duplicates} repeats dropped, "
+        f"{learned}{pipeline.events} events, {pipeline.deduper.duplicates} repeats dropped, "
         f"{pipeline.spam_wave} in spam waves, {pipeline.detector.late} late, {bad} bad lines",
         highlight=False,
     )
+
+
+def history(
+    days: Annotated[int, typer.Option(help="Days of counts, ending at --until.")] = 14,
+    until: Annotated[str | None, typer.Option(
+        help="ISO-8601 end (excluded), UTC by default; now if unset.")] = None,
+) -> None:
+    """Per-minute counts from the configured ClickHouse as JSONL, for `vigie detect
+    --history` (the rows a worker with an empty detector learns from at start)."""
+    end = datetime.now(UTC) if until is None else datetime.fromisoformat(until)
+    end = end if end.tzinfo else end.replace(tzinfo=UTC)
+    last = int(end.timestamp() // 60)
+    ch = connect(load_settings().clickhouse)
+    try:
+        for back in range(days, 0, -1):
+            for row in ch.query(HISTORY_SQL, day_params(last, back)).rows:
+                minute, brand, platform, sentiment, events = count(*row)
+                sys.stdout.buffer.write(orjson.dumps({
+                    "minute": datetime.fromtimestamp(minute * 60, UTC).isoformat(),
+                    "brand": brand or "", "platform": platform, "sentiment": sentiment,
+                    "events": int(events)}) + b"\n")
+    finally:
+        ch.close()
+    sys.stdout.buffer.flush()
 
 
 def eval_surge(
