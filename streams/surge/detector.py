@@ -74,8 +74,10 @@ class SurgeConfig:
     update_growth: float = 1.5
     silence_windows: tuple[int, ...] = (2, 3, 4, 6, 10, 20)
     silence_score: float = 6.0
-    silence_ratio: float = 0.2
+    silence_ratio: float = 0.1
     silence_min_expected: float = 15.0
+    silence_group_min: float = 2.0  # expected messages of a platform quiet with others
+    silence_member_score: float = 1.0  # its own surprise, at least
     recovery_minutes: int = 5
     retention: int = 60
     profile_half_life: float = 3 * 1440.0
@@ -315,9 +317,12 @@ class SurgeDetector:
 
         # Silent platforms do not learn, nor does a brand in an incident, in any of its
         # series: a crisis brings neutral questions too, and a sibling that learned them
-        # would then look too quiet.
+        # would then look too quiet. Nor do the platforms while a brand is in one: its
+        # neutral messages are on them.
         frozen = {f"p|{p}" for p in (self.meta.get("silence") or {}).get("platforms", ())}
         frozen |= {k.rsplit("|", 1)[0] for k, st in states.items() if k[0] == "b" and st["inc"]}
+        if any(k[0] == "b" for k in frozen):
+            frozen |= {k for k in states if k[0] == "p"}
         total = 0.0
         for key, state in states.items():
             if (key.rsplit("|", 1)[0] if key[0] == "b" else key) not in frozen:
@@ -424,8 +429,12 @@ class SurgeDetector:
                 "quiet": 0, "last": minute, "origin": None,
             }
             state["inc"] = incident
-            for pol in POLARITIES:
-                bl.release(self._series(f"b|{brand}|{pol}"), start)
+            # None of its minutes may teach the brand (any polarity: neutral questions
+            # come with a crisis) or the platforms carrying it; it may have been rising
+            # before the window that opened it, so every queued minute goes.
+            for key in [f"b|{brand}|{pol}" for pol in POLARITIES] + [
+                    k for k in self._closing if k[0] == "p"]:
+                bl.release(self._series(key), minute - cfg.baseline.guard)
             return self._spike_alert(incident, state, minute, AlertStatus.OPEN)
 
         x, m = state["x"][-1], state["mu"][-1] * factor
@@ -558,6 +567,68 @@ class SurgeDetector:
                 return score, win
         return None
 
+    def _hushed(self, warm: dict[str, tuple[str, bl.Series, bl.Forecast]], voters: Recent,
+                exclude: set[str]) -> set[str]:
+        """Platforms far below what their peers say over some silence window (p <= 1 %,
+        not yet significant enough to open): they must not vote for each other. Not
+        lower: small platforms at zero by chance would leave only the busier peers."""
+        cfg = self.config
+        hushed = set()
+        for platform, (key, state, forecast) in warm.items():
+            if platform in exclude:
+                continue
+            for width in cfg.silence_windows:
+                if len(state["x"]) < width:
+                    break
+                observed, mu = voters(key, width)
+                if observed > 2.0 * cfg.silence_ratio * mu:  # cannot be, whatever the peers
+                    continue
+                win = voters.window(key, width, forecast)
+                if win.expected >= cfg.silence_group_min \
+                        and win.observed <= cfg.silence_ratio * win.expected \
+                        and nb_surprise_below(win.observed, win.expected, bl.dispersion(state),
+                                              win.rel) >= 2.0:
+                    hushed.add(platform)
+                    break
+        return hushed
+
+    def _silent_together(
+        self, warm: dict[str, tuple[str, bl.Series, bl.Forecast]], voters: Recent,
+        exclude: set[str],
+    ) -> dict[str, tuple[float, int, float, float]]:
+        """Platforms quiet at once, each too small to be significant alone: scored as one
+        count (the smallest window where they are), less log10 of the number of groups
+        of that size that could have been picked among the platforms big enough."""
+        cfg = self.config
+        for width in cfg.silence_windows:
+            members: dict[str, tuple[float, Window]] = {}
+            eligible = 0
+            for platform, (key, state, forecast) in warm.items():
+                if platform in exclude or len(state["x"]) < width:
+                    continue
+                if voters(key, width)[1] < 0.5 * cfg.silence_group_min:  # small, whatever
+                    continue  # the peers say
+                win = voters.window(key, width, forecast)
+                if win.expected < cfg.silence_group_min:
+                    continue
+                eligible += 1
+                if win.observed > cfg.silence_ratio * win.expected:
+                    continue
+                score = nb_surprise_below(win.observed, win.expected * (1.0 - cfg.margin),
+                                          bl.dispersion(state), win.rel)
+                if score >= cfg.silence_member_score:
+                    members[platform] = (score, win)
+            if len(members) < 2:
+                continue
+            wins = [w for _, w in members.values()]
+            score = nb_surprise_below(
+                sum(w.observed for w in wins),
+                sum(w.expected for w in wins) * (1.0 - cfg.margin), 1.0, max(w.rel for w in wins))
+            score -= math.log10(math.comb(eligible, len(members)))
+            if score >= cfg.silence_score:
+                return {p: (score, width, w.observed, w.expected) for p, (_, w) in members.items()}
+        return {}
+
     def _silence(
         self,
         all_states: dict[str, bl.Series],
@@ -573,13 +644,13 @@ class SurgeDetector:
         current = set(incident["platforms"]) if incident else set()
         # Twice: platforms going quiet together must not vote for each other.
         voters = recent.without(current)
-        candidates = {p: hit for p, (k, s, f) in warm.items()
-                      if (hit := self._silent(k, s, f, voters)) is not None}
+        candidates = self._hushed(warm, voters, current)
         if candidates:
-            voters = recent.without(current | set(candidates))
+            voters = recent.without(current | candidates)
         silent = {p: (hit[0], hit[1].width, hit[1].observed, hit[1].expected)
                   for p, (k, s, f) in warm.items()
                   if (hit := self._silent(k, s, f, voters)) is not None}
+        silent.update(self._silent_together(warm, voters, current | set(silent)))
         # The others must be alive over the same minutes the silent ones are quiet.
         width = max([3, *(hit[1] for hit in silent.values())])
         pairs = [recent(k, width) for p, (k, _, _) in warm.items()
