@@ -3,28 +3,36 @@
 The stream calls :meth:`SurgeDetector.observe` once per deduplicated, classified
 event; it returns the alerts that closing minutes produced (usually none). A minute
 closes once the watermark (newest event time seen) passes its end plus
-``lateness``; later events for it are counted in ``late`` and ignored.
+``lateness``; later events for it are counted in ``late`` and ignored. A detector
+with no state can first learn from per-minute counts (:meth:`SurgeDetector.preload`,
+the warm start of :mod:`.history`).
 
 State (all injected ``MutableMapping``s of JSON-able values, ``dict`` by default):
 
 - ``buckets``: ``"<minute>|<brand>|<polarity>"`` → the minute's counts per platform
   (raw and without spam waves), spam-wave messages taken back (``r``), term counts,
-  top-reach event and samples. Kept
-  ``retention`` minutes after closing, for explanations.
-- ``series``: ``"b|<brand>|<polarity>"`` and ``"p|<platform>"`` → seasonal baseline,
-  dispersion, recent rings and the open incident, if any.
+  top-reach event and samples. Kept ``retention`` minutes after closing, for
+  explanations.
+- ``series``: ``"b|<brand>|<polarity>"`` and ``"p|<platform>"`` → baselines (recent
+  level, seasonal profile), dispersion, recent rings and the open incident, if any.
 - ``profiles``: ``"t|<brand>|<polarity>"`` / ``"p|<brand>|<polarity>"`` → long-run
   term / platform frequencies, to say what is unusual in an incident.
-- ``meta``: watermark, last closed minute, bucket registry, open silence incident.
+- ``meta``: watermark, last closed minute, bucket registry, open silence incident,
+  and the pooled profile of all brands (the daily shape every series is forecast with).
 
 Spikes are scored per brand and polarity (negative, positive) over all platforms,
-silences per platform. A window of the last 1, 3, 10 or 30 minutes opens an
-incident when its count is at least ``min_count``, at least ``min_ratio`` × the
-baseline, and its quasi-Poisson tail probability against the baseline (raised by
-``margin`` for baseline uncertainty) is below 10^-``open_score``. The incident
-stays open until the 10-minute count has been back within two standard deviations
-of the baseline, and no window scores ``keep_score`` any more, for ``quiet_minutes``
-minutes (hysteresis: no flapping, no second open for the tail of the same surge).
+silences per platform. Each series forecasts its minutes (:mod:`.baseline`); a
+window of the last 1, 3, 10 or 30 minutes is compared with the forecast corrected
+by the series' peers over the same minutes (:mod:`.reference`), and opens an
+incident when its count is at least ``min_count``, at least ``min_ratio`` × expected,
+and its negative binomial tail probability (expected raised by ``margin``) is below
+10^-``open_score``. A platform is silent when a window holds at most
+``silence_ratio`` of its expected count, alone or with other platforms quiet at
+once. A spike stays open until the 10-minute count has been back within two
+standard deviations of expected, and no window scores ``keep_score`` any more, for
+``quiet_minutes`` minutes (hysteresis: no flapping, no second open for the tail of
+the same surge); it then resolves. While open, its brand's series and the platforms
+learn nothing.
 """
 
 from __future__ import annotations

@@ -11,6 +11,10 @@ day). Both are Gamma posteriors of a factor on the forecast:
 - the brand: ``F = (n + O) / (n / G + E)``, its other polarities' observed ``O``
   against forecast ``E``, shrunk towards ``G``.
 
+The common variance is widened by how far all the other series of its kind stood
+from their forecasts over the last half hour (a wrong default daily shape shows
+there first), so a forecast the data contradicts hands over to its peers.
+
 The expected count is the forecast × ``F``, with relative variance the forecast's
 own + ``1 / (n + O)`` + ``mix_error``² (a polarity's share drifts too). A platform
 is compared with the other platforms alike (they are every brand). Series in an
@@ -23,10 +27,13 @@ series' ring), so a window costs a lookup.
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Iterable, Mapping
 from typing import NamedTuple
 
 from streams.surge.baseline import Forecast, Series
+
+CHECK = 30  # minutes over which every forecast is checked against what happened
 
 
 class Window(NamedTuple):
@@ -85,11 +92,24 @@ class Recent:
             total = self._totals[name, width] = (seen, usual)
         return total
 
+    def _disagreement(self, key: str, quiet: bool) -> float:
+        """How far every other series of ``key``'s kind is from its forecast over the
+        last ``CHECK`` minutes: the squared log ratio, less its Poisson part. A default
+        daily shape can be far off (another time zone, office hours); then no forecast
+        deserves the trust its common variance claims."""
+        name, keys = ("", self._brand_keys) if key[0] == "b" else ("p", self._platforms)
+        seen, usual = self._total(name, keys, CHECK)
+        if quiet:
+            own = self(key, CHECK)
+            seen, usual = seen - own[0], usual - own[1]
+        seen, usual = max(seen, 0.0), max(usual, 0.0)
+        return max(0.0, math.log((seen + 1.0) / (usual + 1.0)) ** 2 - 1.0 / (seen + 1.0))
+
     def window(self, key: str, width: int, forecast: Forecast) -> Window:
         """The window of ``key`` against its forecast × its peers' factor."""
         observed, mu = self(key, width)
-        prior = 1.0 / max(forecast.common, 1e-6)
         quiet = key in self._states and not self._states[key]["inc"]
+        prior = 1.0 / max(forecast.common + self._disagreement(key, quiet), 1e-6)
         if key[0] == "b":
             brand = key.split("|", 2)[1]
             everyone = self._total("", self._brand_keys, width)
