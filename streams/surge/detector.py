@@ -134,6 +134,7 @@ class SurgeDetector:
         self._closed: int | None = self.meta.get("closed")
         self._next_close = self._close_time()
         self._closing: dict[str, bl.Series] = {}  # series being updated by _close
+        self._shape: bl.DailyShape | None = None  # kept across minutes: it changes daily
 
     # --- per event ---------------------------------------------------------------
 
@@ -302,7 +303,9 @@ class SurgeDetector:
             states.setdefault(f"p|{platform}", bl.new_series())
 
         pooled = self.meta.get("pooled") or bl.new_series()
-        shape = bl.DailyShape(pooled, cfg.baseline)
+        shape = self._shape
+        if shape is None or shape.pooled is not pooled:
+            shape = self._shape = bl.DailyShape(pooled, cfg.baseline)
         now = shape(minute)
         forecasts: dict[str, bl.Forecast | None] = {}
         for key, state in states.items():
@@ -314,7 +317,7 @@ class SurgeDetector:
         alerts: list[Alert] = []
         if score:
             recent = Recent(states, [k for k, st in states.items() if st["inc"] is None],
-                            cfg.mix_error)
+                            cfg.mix_error, outage=bool(self.meta.get("silence")))
             for key, state in states.items():
                 forecast = forecasts[key]
                 if key[0] == "b" and forecast is not None and key.rsplit("|", 1)[1] in SCORED:
@@ -614,13 +617,15 @@ class SurgeDetector:
             for platform, (key, state, forecast) in warm.items():
                 if platform in exclude or len(state["x"]) < width:
                     continue
-                if voters(key, width)[1] < 0.5 * cfg.silence_group_min:  # small, whatever
-                    continue  # the peers say
-                win = voters.window(key, width, forecast)
-                if win.expected < cfg.silence_group_min:
+                observed, mu = voters(key, width)
+                if mu < cfg.silence_group_min:  # counted by its own forecast: cheaper
                     continue
                 eligible += 1
-                if win.observed > cfg.silence_ratio * win.expected:
+                if observed > 2.0 * cfg.silence_ratio * mu:  # cannot be, whatever the peers
+                    continue
+                win = voters.window(key, width, forecast)
+                if win.expected < cfg.silence_group_min \
+                        or win.observed > cfg.silence_ratio * win.expected:
                     continue
                 score = nb_surprise_below(win.observed, win.expected * (1.0 - cfg.margin),
                                           bl.dispersion(state), win.rel)

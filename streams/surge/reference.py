@@ -54,8 +54,12 @@ class Recent:
     """
 
     def __init__(self, states: Mapping[str, Series], quiet: Iterable[str],
-                 mix_error: float) -> None:
+                 mix_error: float, *, outage: bool = False) -> None:
+        """``outage``: platforms are silent, which changes a brand's mix of polarities
+        wherever tone differs by platform; the peers may then raise a brand's expected
+        counts but not lower them."""
         self._states = states
+        self._outage = outage
         self._sums: dict[str, tuple[list[float], list[float]]] = {}
         self._mix = mix_error * mix_error
         self._brands: dict[str, list[str]] = {}
@@ -67,6 +71,7 @@ class Recent:
                 self._platforms.append(key)
         self._brand_keys = [k for keys in self._brands.values() for k in keys]
         self._totals: dict[tuple[str, int], tuple[float, float]] = {}
+        self._disagreements: dict[str, float] = {}
 
     def __call__(self, key: str, width: int) -> tuple[float, float]:
         """(observed, forecast) summed over the last ``width`` closed minutes of ``key``."""
@@ -97,13 +102,18 @@ class Recent:
         last ``CHECK`` minutes: the squared log ratio, less its Poisson part. A default
         daily shape can be far off (another time zone, office hours); then no forecast
         deserves the trust its common variance claims."""
+        cached = self._disagreements.get(key)
+        if cached is not None:
+            return cached
         name, keys = ("", self._brand_keys) if key[0] == "b" else ("p", self._platforms)
         seen, usual = self._total(name, keys, CHECK)
         if quiet:
             own = self(key, CHECK)
             seen, usual = seen - own[0], usual - own[1]
         seen, usual = max(seen, 0.0), max(usual, 0.0)
-        return max(0.0, math.log((seen + 1.0) / (usual + 1.0)) ** 2 - 1.0 / (seen + 1.0))
+        value = max(0.0, math.log((seen + 1.0) / (usual + 1.0)) ** 2 - 1.0 / (seen + 1.0))
+        self._disagreements[key] = value
+        return value
 
     def window(self, key: str, width: int, forecast: Forecast) -> Window:
         """The window of ``key`` against its forecast × its peers' factor."""
@@ -125,6 +135,8 @@ class Recent:
             general = 1.0
         seen, usual = max(others[0], 0.0), max(others[1], 0.0)
         factor = (prior + seen) / (prior / general + usual)
+        if self._outage and key[0] == "b":
+            factor = max(factor, 1.0)
         rel = forecast.own + 1.0 / (prior + seen) + self._mix
         return Window(width, observed, mu * factor, rel, mu)
 
@@ -132,7 +144,7 @@ class Recent:
         """The same sums with ``platforms`` no longer voting (they went quiet)."""
         dropped = {f"p|{p}" for p in platforms}
         quiet = [*self._brand_keys, *(k for k in self._platforms if k not in dropped)]
-        recent = Recent(self._states, quiet, 0.0)
+        recent = Recent(self._states, quiet, 0.0, outage=self._outage)
         recent._mix = self._mix
         recent._sums = self._sums
         return recent
