@@ -268,11 +268,6 @@ def dispersion(series: Series) -> float:
     return max(1.0, float(series["phi"]))
 
 
-def window(series: Series, minutes: int) -> tuple[float, float]:
-    """(observed, expected) summed over the last ``minutes`` closed minutes."""
-    return float(sum(series["x"][-minutes:])), float(sum(series["mu"][-minutes:]))
-
-
 def new_profile(minute: int) -> Profile:
     return {"m0": minute, "total": 0.0, "f": {}}
 
