@@ -4,15 +4,28 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 EVENTS ?= 5000
 
-.PHONY: install run test lint clean
+.PHONY: install lock run test lint clean
 
-$(BIN)/vigie: pyproject.toml
+# Dependencies come from the lock, pinned and hash-checked; vigie itself on top of them.
+$(BIN)/vigie: pyproject.toml requirements-dev.lock
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[embedded,dev]'
+	$(BIN)/pip install --quiet --require-hashes -r requirements-dev.lock
+	$(BIN)/pip install --quiet --no-deps -e .
 	touch $@
 
 install: $(BIN)/vigie
+
+## Re-resolve the lock files after changing the dependencies in pyproject.toml (uv, from
+## PyPI, for every platform on Python 3.11+): requirements.lock for the image,
+## requirements-dev.lock (the same versions, plus the embedded stack, the tools and what
+## `vigie train` needs) here.
+lock: install
+	$(BIN)/pip install --quiet uv
+	$(BIN)/uv pip compile pyproject.toml --universal --python-version 3.11 \
+		--generate-hashes -o requirements.lock
+	$(BIN)/uv pip compile pyproject.toml --extra embedded --extra dev --extra train --universal \
+		--python-version 3.11 --generate-hashes -c requirements.lock -o requirements-dev.lock
 
 ## Install, then run the whole pipeline on the embedded stack with sample traffic.
 run: install

@@ -3,25 +3,40 @@
 ``POST /webhooks/<platform>`` for every platform of the contract, plus the GET
 handshakes platforms use to check an endpoint (Meta ``hub.challenge``, X
 ``crc_token``, LinkedIn ``challengeCode``). For each delivery, in this order:
-per-source rate limit (429), body size limit (413), signature (401 when absent,
-403 when wrong, stale or replayed), then :meth:`RawPublisher.publish`; the 2xx is
-sent only after Kafka acknowledged, so a platform retries anything not stored
-(503). Forged or unsigned requests never reach Kafka.
+per-source rate limit (429), body size limit (413) and read deadline (the client is
+dropped, see :mod:`ingest.deadlines`), signature (401 when absent, 403 when wrong,
+stale, replayed or signed for another platform), then :meth:`RawPublisher.publish`;
+the 2xx is sent only after Kafka acknowledged, so a platform retries anything not
+stored (503). Forged or unsigned requests never reach Kafka.
 
 Signatures, per platform:
 - Meta (facebook, messenger, instagram, whatsapp): ``X-Hub-Signature-256:
-  sha256=<hex HMAC-SHA256(app secret, body)>``.
+  sha256=<hex HMAC-SHA256(app secret, body)>``. One app secret signs the four, so a
+  delivery is bound to its URL by its ``object`` (``page``, ``instagram``,
+  ``whatsapp_business_account``).
 - X: ``X-Twitter-Webhooks-Signature: sha256=<base64 HMAC-SHA256(consumer secret, body)>``.
 - Twitch EventSub: ``Twitch-Eventsub-Message-Signature: sha256=<hex HMAC(secret,
-  message id + timestamp + body)>``; timestamps older than ``max_age_s`` and message
-  ids already seen are refused. The body is published inside EventSub's WebSocket
-  envelope (metadata from the headers, body bytes untouched) so it keeps its time.
+  message id + timestamp + body)>``; timestamps older than ``max_age_s`` or ahead by
+  more than ``max_clock_skew_s``, and message ids already seen, are refused. The body
+  is published inside EventSub's WebSocket envelope (metadata from the headers, body
+  bytes untouched) so it keeps its time.
 - Telegram: ``X-Telegram-Bot-Api-Secret-Token`` equals the configured token.
 - LinkedIn: ``X-LI-Signature: [hmacsha256=]<hex HMAC(client secret, body)>``.
 - Forum (Discourse): ``X-Discourse-Event-Signature: sha256=<hex HMAC(secret, body)>``.
-- TikTok: ``TikTok-Signature: t=<unix>,s=<hex HMAC(secret, "<t>." + body)>``; the
-  pollers of the other platforms sign the same way with the shared secret in
-  ``X-Vigie-Signature``. Timestamps older than ``max_age_s`` are refused.
+- TikTok: ``TikTok-Signature: t=<unix>,s=<hex HMAC(secret, "<t>." + body)>``. The
+  pollers of the other platforms share one secret, so their ``X-Vigie-Signature``
+  signs the platform too: ``t=<unix>,s=<hex HMAC(secret, "<t>.<platform>." + body)>``.
+  Timestamps older than ``max_age_s`` or ahead by more than ``max_clock_skew_s`` are
+  refused.
+
+X and LinkedIn prove an endpoint by signing a challenge with the delivery key, so a
+challenge is answered only in the shape those platforms send (a short token of
+letters, digits and ``-_.=+/``): never a JSON body whose signature could be replayed
+as a delivery. Handshakes have their own, tighter per-source rate limit.
+
+A secret that is unset or blank refuses its platforms' deliveries (the variable is
+named in the refusal and in a warning at start). Dev mode accepts unsigned deliveries
+for those platforms instead; it is refused on any address but loopback.
 """
 
 from __future__ import annotations
@@ -30,21 +45,48 @@ import asyncio
 import base64
 import hashlib
 import hmac
+import ipaddress
+import logging
+import re
 import time
+import uuid
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 import orjson
 from aiohttp import web
+from aiohttp.abc import AbstractAccessLogger
 from pydantic import SecretStr
 
+from ingest.deadlines import SlowClients, TooSlow
 from ingest.publisher import RawPublisher
 from schemas.events import Platform, utcnow
 from streams.adapters.base import PayloadError, from_iso
 from vigie.settings import Settings, WebhookSettings
 
+log = logging.getLogger(__name__)
+
 META = frozenset({Platform.FACEBOOK, Platform.MESSENGER, Platform.INSTAGRAM, Platform.WHATSAPP})
+# The ``object`` Meta names in each product's deliveries (one app secret signs them all).
+META_OBJECT = {
+    Platform.FACEBOOK: "page", Platform.MESSENGER: "page", Platform.INSTAGRAM: "instagram",
+    Platform.WHATSAPP: "whatsapp_business_account",
+}
+# The setting holding each platform's secret; the others are the pollers' shared secret.
+SECRET_FIELD: dict[Platform, str] = {
+    **{p: "meta_app_secret" for p in META},
+    Platform.X: "x_consumer_secret",
+    Platform.TWITCH: "twitch_secret",
+    Platform.TELEGRAM: "telegram_secret_token",
+    Platform.LINKEDIN: "linkedin_client_secret",
+    Platform.FORUM: "forum_secret",
+    Platform.TIKTOK: "tiktok_client_secret",
+}
+SHARED_SECRET_FIELD = "shared_secret"
+# What X's crc_token, LinkedIn's challengeCode and Meta's hub.challenge look like: no
+# JSON (quotes, braces, colons) can be signed or echoed through a handshake.
+HANDSHAKE_TOKEN = re.compile(r"[A-Za-z0-9_.=+/-]{1,128}")
 SOURCE = "webhook"
 
 
@@ -68,12 +110,33 @@ def _check(expected: str, given: str | None, header: str) -> None:
         raise Refused(403, f"invalid signature in {header}")
 
 
-def _fresh(moment: float, max_age_s: float) -> None:
+def _fresh(moment: float, max_age_s: float, max_skew_s: float) -> None:
     age = time.time() - moment
     if age > max_age_s:
         raise Refused(403, f"stale delivery: signed {int(age)} s ago (limit {int(max_age_s)} s)")
-    if age < -max_age_s:
-        raise Refused(403, "delivery signed in the future")
+    if age < -max_skew_s:
+        raise Refused(403, f"delivery signed {int(-age)} s in the future "
+                           f"(clock skew limit {int(max_skew_s)} s)")
+
+
+def _handshake_token(value: str, name: str) -> str:
+    if not HANDSHAKE_TOKEN.fullmatch(value):
+        raise Refused(400, f"{name} must be 1-128 letters, digits or -_.=+/")
+    return value
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is a loopback address (``localhost`` included)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class UnsafeConfiguration(Exception):
+    """A configuration the receiver refuses to start with."""
 
 
 @dataclass
@@ -136,43 +199,85 @@ class Receiver:
     def __init__(self, settings: Settings, publisher: RawPublisher) -> None:
         self.config: WebhookSettings = settings.webhook
         self.publisher = publisher
-        self.buckets = TokenBuckets(self.config.rate_per_s, self.config.burst)
-        self.seen = SeenIds(self.config.max_age_s)
         c = self.config
-        self.verifiers: dict[Platform, tuple[SecretStr | None, Verifier]] = {
-            **{p: (c.meta_app_secret, self._meta) for p in META},
-            Platform.X: (c.x_consumer_secret, self._x),
-            Platform.TWITCH: (c.twitch_secret, self._twitch),
-            Platform.TELEGRAM: (c.telegram_secret_token, self._telegram),
-            Platform.LINKEDIN: (c.linkedin_client_secret, self._linkedin),
-            Platform.FORUM: (c.forum_secret, self._discourse),
-            Platform.TIKTOK: (c.tiktok_client_secret, self._timestamped("TikTok-Signature")),
+        self.buckets = TokenBuckets(c.rate_per_s, c.burst)
+        self.handshakes = TokenBuckets(c.handshake_rate_per_s, c.handshake_burst)
+        # An id is refused again for as long as its timestamp may be accepted.
+        self.seen = SeenIds(c.max_age_s + c.max_clock_skew_s)
+        self.slow = SlowClients(c.header_timeout_s, c.body_timeout_s)
+        self.verifiers: dict[Platform, Verifier] = {
+            **{p: self._meta for p in META},
+            Platform.X: self._x,
+            Platform.TWITCH: self._twitch,
+            Platform.TELEGRAM: self._telegram,
+            Platform.LINKEDIN: self._linkedin,
+            Platform.FORUM: self._discourse,
+            Platform.TIKTOK: self._timestamped("TikTok-Signature", bind_platform=False),
         }
         for platform in Platform:
             self.verifiers.setdefault(
-                platform, (c.shared_secret, self._timestamped("X-Vigie-Signature"))
-            )
+                platform, self._timestamped("X-Vigie-Signature", bind_platform=True))
 
     def app(self) -> web.Application:
-        app = web.Application(client_max_size=self.config.max_body_bytes)
+        app = web.Application(client_max_size=self.config.max_body_bytes,
+                              middlewares=[self.slow.middleware])
         app.router.add_post("/webhooks/{platform}", self.receive)
         app.router.add_get("/webhooks/{platform}", self.handshake)
         app.router.add_get("/health", self.health)
         return app
 
+    def unsigned_platforms(self) -> dict[str, list[str]]:
+        """Platforms whose secret is unset (or blank), by the variable that would set it."""
+        missing: dict[str, list[str]] = {}
+        for platform in Platform:
+            field_name = SECRET_FIELD.get(platform, SHARED_SECRET_FIELD)
+            if getattr(self.config, field_name) is None:
+                missing.setdefault(WebhookSettings.variable(field_name), []).append(
+                    platform.value)
+        return missing
+
+    def check_configuration(self) -> None:
+        """Refuse dev mode off loopback; warn, naming the variable, of every platform
+        whose deliveries will be refused (or, in dev mode, accepted unsigned)."""
+        c = self.config
+        if c.dev_mode and not is_loopback(c.host):
+            raise UnsafeConfiguration(
+                f"dev mode accepts unsigned deliveries: it listens on loopback only, not on "
+                f"{c.host!r} (unset VIGIE_WEBHOOK__DEV_MODE or bind to 127.0.0.1)")
+        for variable, platforms in self.unsigned_platforms().items():
+            if c.dev_mode:
+                log.warning("DEV MODE: %s is unset: deliveries for %s are accepted UNSIGNED, "
+                            "from anyone who reaches this port", variable, ", ".join(platforms))
+            else:
+                log.warning("%s is unset or blank: deliveries for %s are refused", variable,
+                            ", ".join(platforms))
+        if c.meta_app_secret is not None and c.meta_verify_token is None:
+            log.warning("%s is unset or blank: Meta's subscription check is refused",
+                        WebhookSettings.variable("meta_verify_token"))
+
     # -- per-platform signature checks -------------------------------------------------
 
     def _secret(self, platform: Platform) -> SecretStr:
-        secret = self.verifiers[platform][0]
+        field_name = SECRET_FIELD.get(platform, SHARED_SECRET_FIELD)
+        secret: SecretStr | None = getattr(self.config, field_name)
         if secret is None:
-            raise Refused(403, f"no secret configured for {platform.value}: unsigned "
-                               "deliveries are refused outside dev mode")
+            raise Refused(403, f"{WebhookSettings.variable(field_name)} is unset or blank: "
+                               f"{platform.value} deliveries are refused (unsigned deliveries "
+                               "are refused outside dev mode)")
         return secret
 
     def _meta(self, request: web.Request, body: bytes) -> Accepted:
-        digest = hmac_sha256(self._secret(Platform(request.match_info["platform"])), body)
+        platform = Platform(request.match_info["platform"])
+        digest = hmac_sha256(self._secret(platform), body)
         _check(f"sha256={digest.hex()}", request.headers.get("X-Hub-Signature-256"),
                "X-Hub-Signature-256")
+        try:
+            named = orjson.loads(body).get("object")
+        except (orjson.JSONDecodeError, AttributeError):
+            named = None  # not a Meta delivery at all: published, then a dead letter
+        if isinstance(named, str) and named != META_OBJECT[platform]:
+            raise Refused(403, f"signed delivery for Meta object {named[:40]!r} posted to "
+                               f"{platform.value}'s endpoint")
         return Accepted(body)
 
     def _x(self, request: web.Request, body: bytes) -> Accepted:
@@ -198,11 +303,14 @@ class Receiver:
         _check(f"sha256={digest}", request.headers.get(header), header)
         return Accepted(body)
 
-    def _timestamped(self, header: str) -> Verifier:
-        """``t=<unix>,s=<hex HMAC(secret, "<t>." + body)>`` (TikTok's scheme)."""
+    def _timestamped(self, header: str, *, bind_platform: bool) -> Verifier:
+        """``t=<unix>,s=<hex HMAC(secret, "<t>." + body)>`` (TikTok's scheme); with
+        ``bind_platform`` (a secret shared by several platforms) the platform is signed
+        too: ``"<t>.<platform>." + body``."""
 
         def verify(request: web.Request, body: bytes) -> Accepted:
-            secret = self._secret(Platform(request.match_info["platform"]))
+            platform = Platform(request.match_info["platform"])
+            secret = self._secret(platform)
             given = request.headers.get(header)
             if not given:
                 raise Refused(401, f"missing signature header {header}")
@@ -210,9 +318,9 @@ class Receiver:
             stamp = parts.get("t", "")
             if not stamp.isdigit():
                 raise Refused(403, f"{header} has no t=<unix time>")
-            _check(hmac_sha256(secret, stamp.encode() + b"." + body).hex(), parts.get("s"),
-                   header)
-            _fresh(int(stamp), self.config.max_age_s)
+            signed = f"{stamp}.{platform.value}." if bind_platform else f"{stamp}."
+            _check(hmac_sha256(secret, signed.encode() + body).hex(), parts.get("s"), header)
+            _fresh(int(stamp), self.config.max_age_s, self.config.max_clock_skew_s)
             return Accepted(body)
 
         return verify
@@ -225,31 +333,28 @@ class Receiver:
         digest = hmac_sha256(self._secret(Platform.TWITCH), (message_id + stamp).encode() + body)
         _check(f"sha256={digest.hex()}", headers.get(header), header)
         try:
-            _fresh(from_iso(stamp, "timestamp").timestamp(), self.config.max_age_s)
+            _fresh(from_iso(stamp, "timestamp").timestamp(), self.config.max_age_s,
+                   self.config.max_clock_skew_s)
         except PayloadError:
             raise Refused(403, "Twitch-Eventsub-Message-Timestamp is not a timestamp") from None
         if not message_id:
             raise Refused(403, "missing Twitch-Eventsub-Message-Id")
-        metadata = {
-            "message_id": message_id,
-            "message_type": headers.get("Twitch-Eventsub-Message-Type", "notification"),
-            "message_timestamp": stamp,
-            "subscription_type": headers.get("Twitch-Eventsub-Subscription-Type"),
-            "subscription_version": headers.get("Twitch-Eventsub-Subscription-Version"),
-        }
-        envelope = b'{"metadata":' + orjson.dumps(metadata) + b',"payload":' + body + b"}"
-        return Accepted(envelope, message_id)
+        return _twitch_envelope(request, body, message_id)
 
     # -- handlers ------------------------------------------------------------------------
 
     async def health(self, request: web.Request) -> web.Response:
-        return web.json_response({"status": "ok"})
+        return web.json_response({"status": "ok", "slow_clients_dropped": {
+            phase: self.slow.dropped[phase] for phase in ("headers", "body")}})
 
     async def handshake(self, request: web.Request) -> web.Response:
         """The GET checks platforms make before sending deliveries to an endpoint."""
         try:
             platform = _platform(request)
             query = request.query
+            wait = self.handshakes.take(request.remote or "unknown")
+            if wait:
+                raise Refused(429, f"handshake rate limit exceeded; retry in {wait:.0f} s")
             if platform in META and "hub.challenge" in query:
                 token = self.config.meta_verify_token
                 given = query.get("hub.verify_token", "")
@@ -257,14 +362,16 @@ class Receiver:
                     token.get_secret_value().encode(), given.encode()
                 ):
                     raise Refused(403, "hub.verify_token does not match")
-                return web.Response(text=query["hub.challenge"])
+                return web.Response(text=_handshake_token(query["hub.challenge"],
+                                                          "hub.challenge"))
             if platform == Platform.X and "crc_token" in query:
-                digest = hmac_sha256(self._secret(Platform.X), query["crc_token"].encode())
+                crc = _handshake_token(query["crc_token"], "crc_token")
+                digest = hmac_sha256(self._secret(Platform.X), crc.encode())
                 return web.json_response(
                     {"response_token": "sha256=" + base64.b64encode(digest).decode()}
                 )
             if platform == Platform.LINKEDIN and "challengeCode" in query:
-                code = query["challengeCode"]
+                code = _handshake_token(query["challengeCode"], "challengeCode")
                 answer = hmac_sha256(self._secret(Platform.LINKEDIN), code.encode()).hex()
                 return web.json_response({"challengeCode": code, "challengeResponse": answer})
             raise Refused(400, f"no handshake for {platform.value} with these parameters")
@@ -290,15 +397,21 @@ class Receiver:
         if request.content_length is not None and request.content_length > limit:
             raise Refused(413, f"body of {request.content_length} bytes exceeds {limit} bytes")
         try:
-            return await request.read()
+            return await self.slow.read_body(request)
         except web.HTTPRequestEntityTooLarge:
             raise Refused(413, f"body exceeds {limit} bytes") from None
+        except TooSlow as slow:  # the connection is closed: nobody reads this answer
+            raise Refused(408, str(slow)) from None
 
     def _verify(self, platform: Platform, request: web.Request, body: bytes) -> Accepted:
-        secret, verifier = self.verifiers[platform]
-        if secret is None and self.config.dev_mode:
+        field_name = SECRET_FIELD.get(platform, SHARED_SECRET_FIELD)
+        if getattr(self.config, field_name) is None and self.config.dev_mode:
+            if platform == Platform.TWITCH:  # unsigned, but in the envelope it needs
+                message_id = request.headers.get("Twitch-Eventsub-Message-Id") or \
+                    uuid.uuid4().hex
+                return _twitch_envelope(request, body, message_id)
             return Accepted(body)
-        return verifier(request, body)
+        return self.verifiers[platform](request, body)
 
     async def _twitch_delivery(
         self, request: web.Request, body: bytes, accepted: Accepted
@@ -335,6 +448,22 @@ class Receiver:
         )
 
 
+def _twitch_envelope(request: web.Request, body: bytes, message_id: str) -> Accepted:
+    """EventSub's WebSocket envelope around a webhook body: metadata from the headers
+    (the adapter reads the message time there), the body bytes untouched."""
+    headers = request.headers
+    metadata = {
+        "message_id": message_id,
+        "message_type": headers.get("Twitch-Eventsub-Message-Type", "notification"),
+        "message_timestamp": headers.get("Twitch-Eventsub-Message-Timestamp")
+        or utcnow().isoformat(),
+        "subscription_type": headers.get("Twitch-Eventsub-Subscription-Type"),
+        "subscription_version": headers.get("Twitch-Eventsub-Subscription-Version"),
+    }
+    envelope = b'{"metadata":' + orjson.dumps(metadata) + b',"payload":' + body + b"}"
+    return Accepted(envelope, message_id)
+
+
 def _platform(request: web.Request) -> Platform:
     name = request.match_info["platform"]
     try:
@@ -350,17 +479,35 @@ def _refusal(refused: Refused) -> web.Response:
     return web.json_response({"error": refused.reason}, status=refused.status, headers=headers)
 
 
+class PathAccessLogger(AbstractAccessLogger):
+    """Access log lines without query strings: handshakes carry tokens there."""
+
+    def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
+        self.logger.info("%s %s %s %s %.3f s", request.remote, request.method, request.path,
+                         response.status, time)
+
+
 async def serve(settings: Settings, *, ready: Callable[[str], Awaitable[None]] | None = None
                 ) -> None:
-    """Run the receiver until cancelled; ``ready`` is called with its URL once it listens."""
+    """Run the receiver until cancelled; ``ready`` is called with its URL once it listens.
+
+    Raises :class:`UnsafeConfiguration` before listening when dev mode is asked for on
+    an address other than loopback."""
+    config = settings.webhook
     async with RawPublisher(settings, linger_ms=0) as publisher:
-        runner = web.AppRunner(Receiver(settings, publisher).app())
+        receiver = Receiver(settings, publisher)
+        receiver.check_configuration()
+        runner = web.AppRunner(receiver.app(), access_log_class=PathAccessLogger)
         await runner.setup()
-        site = web.TCPSite(runner, settings.webhook.host, settings.webhook.port)
-        await site.start()
+        assert runner.server is not None
+        # The server's own protocol, wrapped so that slow clients meet a deadline.
+        server = await asyncio.get_running_loop().create_server(
+            receiver.slow.protocol(runner.server), config.host, config.port)
         try:
             if ready is not None:
-                await ready(f"http://{settings.webhook.host}:{settings.webhook.port}")
+                await ready(f"http://{config.host}:{config.port}")
             await asyncio.Event().wait()
         finally:
+            server.close()
             await runner.cleanup()
+            await server.wait_closed()

@@ -63,16 +63,20 @@ class ClickHouse(Protocol):
 
 
 class EmbeddedClickHouse:
-    """chdb session on a directory; one process at a time may open it."""
+    """chdb session on a directory; one process at a time may open it. ``readonly``:
+    the session refuses every write and every settings change (``readonly=1``)."""
 
-    def __init__(self, path: Path, database: str) -> None:
+    def __init__(self, path: Path, database: str, *, readonly: bool = False) -> None:
         from chdb import session
 
         path.mkdir(parents=True, exist_ok=True)
         self._session = session.Session(str(path))
         self.database = identifier(database)
-        self._session.query(f"CREATE DATABASE IF NOT EXISTS {self.database}")
+        if not readonly:
+            self._session.query(f"CREATE DATABASE IF NOT EXISTS {self.database}")
         self._session.query(f"USE {self.database}")
+        if readonly:
+            self._session.query("SET readonly = 1")
 
     def command(self, sql: str) -> None:
         self._session.query(sql)
@@ -108,22 +112,24 @@ class EmbeddedClickHouse:
 class ServerClickHouse:
     """clickhouse-connect client to a server over HTTP(S)."""
 
-    def __init__(self, settings: ClickHouseSettings) -> None:
+    def __init__(self, settings: ClickHouseSettings, *, readonly: bool = False) -> None:
         import clickhouse_connect
 
         assert settings.url is not None
-        admin = clickhouse_connect.get_client(
-            dsn=settings.url,
-            username=settings.username,
-            password=settings.password.get_secret_value(),
-        )
-        admin.command(f"CREATE DATABASE IF NOT EXISTS {identifier(settings.database)}")
-        admin.close()
+        if not readonly:
+            admin = clickhouse_connect.get_client(
+                dsn=settings.url,
+                username=settings.username,
+                password=settings.password.get_secret_value(),
+            )
+            admin.command(f"CREATE DATABASE IF NOT EXISTS {identifier(settings.database)}")
+            admin.close()
         self._client = clickhouse_connect.get_client(
             dsn=settings.url,
             username=settings.username,
             password=settings.password.get_secret_value(),
             database=settings.database,
+            settings={"readonly": 1} if readonly else None,
         )
 
     def command(self, sql: str) -> None:
@@ -152,11 +158,12 @@ def safe_token(value: str) -> str:
     return value
 
 
-def connect(settings: ClickHouseSettings) -> ClickHouse:
-    """The backend the settings describe: a server when ``url`` is set, else embedded."""
+def connect(settings: ClickHouseSettings, *, readonly: bool = False) -> ClickHouse:
+    """The backend the settings describe: a server when ``url`` is set, else embedded;
+    ``readonly``: a connection that can only read (ClickHouse's ``readonly=1``)."""
     if settings.embedded:
-        return EmbeddedClickHouse(settings.path, settings.database)
-    return ServerClickHouse(settings)
+        return EmbeddedClickHouse(settings.path, settings.database, readonly=readonly)
+    return ServerClickHouse(settings, readonly=readonly)
 
 
 def scalar(ch: ClickHouse, sql: str, params: dict[str, Any] | None = None) -> Any:

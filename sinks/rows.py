@@ -13,7 +13,7 @@ import orjson
 
 from schemas.alerts import Alert
 from schemas.deadletter import DeadLetter
-from schemas.events import ClassifiedEvent, Risk
+from schemas.events import ClassifiedEvent
 from schemas.tasks import ResponseTask, TaskStatus
 from sinks.clickhouse import Rows
 from streams.classify import mask_personal_data
@@ -43,10 +43,9 @@ DEAD_LETTER_COLUMNS = (
 
 
 def stored_text(event: ClassifiedEvent, mask: bool) -> str:
-    """The text as analysts may see it: personal data masked when the classifier found some."""
-    if mask and Risk.PERSONAL_DATA in event.risks:
-        return mask_personal_data(event.text, lang=event.lang)
-    return event.text
+    """The text as analysts may see it: every span of personal data the finder sees is
+    masked, whatever the labels say (a scam report carries its victim's card)."""
+    return mask_personal_data(event.text, lang=event.lang) if mask else event.text
 
 
 def event_rows(

@@ -53,6 +53,7 @@ from streams.pipeline import (
     decode_observations,
     encode,
     encode_observations,
+    masked,
 )
 from streams.route import route_alert
 from streams.status import OVERDUE_SQL, escalation, parse_status
@@ -316,9 +317,9 @@ def register_agents(app: faust.App, services: Services) -> None:
             for table in logged:
                 table.drain(outbox)
             for e, _ in part.normalized:
-                outbox.add(normalized, e.event_id.encode(), encode(e))
+                outbox.add(normalized, e.event_id.encode(), encode(masked(e)))
             for c, _ in part.classified:
-                outbox.add(classified, (c.brand or "").encode(), encode(c))
+                outbox.add(classified, (c.brand or "").encode(), encode(masked(c)))
             for chunk in encode_observations(part.observations):
                 outbox.add(surge_feed, None, chunk)
             add_dead_letters(outbox, part.dead_letters)

@@ -133,6 +133,10 @@ def create_app(
         web_port=settings.web_port,
         web_bind=settings.web_host,
         web_in_thread=False,
+        # Faust's own pages show table contents (words and ids from messages) and the
+        # cluster's layout to anyone who reaches the port: on only to debug.
+        web_tables_enabled=settings.web_debug_pages,
+        web_router_enabled=settings.web_debug_pages,
     )
     # The agents decide which records are new (streams/offsets.py); Faust's own filter,
     # which drops a fetched record below the last position it delivered, can drop

@@ -16,16 +16,16 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 from pydantic import BaseModel
 
 from schemas.deadletter import DeadLetter
-from schemas.events import ClassifiedEvent, Kind, Platform, SocialEvent
+from schemas.events import Classification, ClassifiedEvent, Kind, Platform, SocialEvent
 from schemas.tasks import ResponseTask
 from streams.brands import BrandDirectory
-from streams.classify import Classifier, default_classifier
+from streams.classify import Classifier, classify_each, default_classifier, mask_personal_data
 from streams.dedupe import ExactDeduper, NearDuplicateIndex, digest, tokenize
 from streams.expiry import ExpiringMemory
 from streams.normalize import Source, dead_letter, normalize_or_refuse
@@ -34,6 +34,7 @@ from streams.surge.observation import Observation
 from vigie.settings import Settings
 
 SPAM_WAVE = "spam_wave"
+Published = TypeVar("Published", bound=SocialEvent)
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,9 +119,15 @@ class Pipeline:
     def process(
         self, records: Sequence[RawRecord], focus: Callable[[int], None] | None = None
     ) -> BatchOutput:
-        """Run every stage on ``records``; ``focus(i)`` is called before record ``i``
-        so a changelog-backed dedup table files its writes under that record's partition."""
+        """Run every stage on ``records``; ``focus(i)`` is called before record ``i``'s
+        memory writes so a changelog-backed table files them under that record's
+        partition.
+
+        Three passes: normalize and drop redeliveries record by record; label every new
+        event of the batch in one classifier call; then, in order, near-duplicate
+        clustering, surge observation and routing."""
         out = BatchOutput()
+        fresh: list[tuple[int, SocialEvent, RawRecord, Source]] = []
         for index, record in enumerate(records):
             if focus is not None:
                 focus(index)
@@ -135,22 +142,29 @@ class Pipeline:
             out.ignored += not result
             for event in result:
                 out.normalized.append((event, record))
-                try:
-                    classified = self.classify(event, out.observations, source.position)
-                    if classified is None:
-                        out.duplicates += 1
-                        continue
-                    task = route(classified, self.settings.sla, self._last_private(classified))
-                except Exception as exc:  # a classifier/router bug on one event: a dead
-                    # letter with the exception, never a crash loop on the same record
-                    out.dead_letters.append(dead_letter(
-                        exc, record.value, source, stage="classify", platform=platform.value))
-                    continue
-                out.classified.append((classified, record))
-                if task is not None:
-                    out.tasks.append(task)
+                if self.exact.is_duplicate(
+                        dedup_key(event), event.created_at.timestamp(), source.position):
+                    out.duplicates += 1
+                else:
+                    fresh.append((index, event, record, source))
+        labels = classify_each(self.classifier, [event for _, event, _, _ in fresh])
+        for (index, event, record, source), label in zip(fresh, labels, strict=True):
+            if focus is not None:
+                focus(index)
+            try:
+                if isinstance(label, Exception):
+                    raise label
+                classified = self._cluster(event, label, out.observations)
+                task = route(classified, self.settings.sla, self._last_private(classified))
+            except Exception as exc:  # a classifier/router bug on one event: a dead
+                # letter with the exception, never a crash loop on the same record
+                out.dead_letters.append(dead_letter(
+                    exc, record.value, source, stage="classify", platform=event.platform.value))
+                continue
+            out.classified.append((classified, record))
+            if task is not None:
+                out.tasks.append(task)
         return out
-
 
     def _last_private(self, event: SocialEvent) -> float | None:
         """When the author last wrote to the brand in private (this event included);
@@ -168,16 +182,12 @@ class Pipeline:
             self.contact_memory.added()
         return last
 
-    def classify(
-        self, event: SocialEvent, observations: list[Observation], source: str | None = None
-    ) -> ClassifiedEvent | None:
-        """Labels and near-duplicate cluster of a new event (and its surge observation,
-        appended to ``observations``); None for a redelivery. ``source`` names the record
-        (see :meth:`ExactDeduper.is_duplicate`: a record re-read after a crash is new)."""
+    def _cluster(
+        self, event: SocialEvent, labels: Classification, observations: list[Observation]
+    ) -> ClassifiedEvent:
+        """The labelled event with its near-duplicate cluster; its surge observation is
+        appended to ``observations``."""
         ts = event.created_at.timestamp()
-        if self.exact.is_duplicate(dedup_key(event), ts, source):
-            return None
-        labels = self.classifier.classify(event)
         tokens = tokenize(event.text)
         near = self.near.observe(event.brand, tokens, event.author.id, ts, event.event_id)
         if near.spam_wave:
@@ -190,6 +200,14 @@ class Pipeline:
         return ClassifiedEvent.of(
             event, labels, dup_cluster=near.dup_cluster, dup_count=near.dup_count
         )
+
+
+def masked(event: Published) -> Published:
+    """``event`` as it may leave the worker on ``events.normalized`` / ``events.classified``:
+    personal data in its text masked (the raw topics keep the payload as it came, under
+    their retention). The same event when there is nothing to mask."""
+    text = mask_personal_data(event.text, lang=event.lang)
+    return event if text is event.text else event.model_copy(update={"text": text})
 
 
 def encode(model: BaseModel) -> bytes:

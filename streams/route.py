@@ -123,7 +123,9 @@ def _action(event: ClassifiedEvent) -> tuple[Action, Queue] | None:
         return action, Queue.SUPPORT
     if event.kind == Kind.DM:
         return Action.REPLY_PRIVATE, Queue.SUPPORT
-    if event.direct and (event.intent == Intent.PRAISE or event.kind == Kind.REVIEW):
+    # Reactive interactions are answered: praise, reviews and @mentions of the brand.
+    if event.direct and (event.intent == Intent.PRAISE
+                         or event.kind in (Kind.REVIEW, Kind.MENTION)):
         return Action.REPLY_PUBLIC, Queue.COMMUNITY
     return None  # indirect chatter, small talk: nothing to do
 
@@ -149,8 +151,8 @@ def route(
     if action == Action.MODERATE and priority == Priority.LOW:
         priority = Priority.NORMAL
     facts = event.model_dump(mode="json", include=SOCIAL_EVENT_FIELDS)
-    if Risk.PERSONAL_DATA in event.risks:
-        facts["text"] = mask_personal_data(event.text, lang=event.lang)
+    # Whatever the labels: never repeat personal data, even in a task about a scam.
+    facts["text"] = mask_personal_data(event.text, lang=event.lang)
     return ResponseTask(
         task_id=task_id(event.event_id),
         created_at=event.created_at,

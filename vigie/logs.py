@@ -29,10 +29,12 @@ OWN_LOGGERS = ("vigie", "streams", "sinks", "ingest", "schemas", "faust", "mode"
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 _SCRUB = (
-    (re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"), "<email>"),
-    (re.compile(r"(?i)\b(password|passwd|secret|token|api[_-]?key|authorization)"
-                r"(\s*[=:]\s*)\S+"), r"\1\2<redacted>"),
     (re.compile(r"(?i)\bbearer\s+\S+"), "Bearer <redacted>"),
+    (re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"), "<email>"),
+    # Also inside longer names (verify_token, client_secret, access_token); in a query
+    # string the value ends at the next parameter.
+    (re.compile(r"(?i)([\w.-]*(?:password|passwd|secret|token|api[_-]?key|authorization))"
+                r"(\s*[=:]\s*)[^\s&]+"), r"\1\2<redacted>"),
     (re.compile(r"\+?\d[\d .-]{6,}\d"), "<digits>"),
 )
 

@@ -15,7 +15,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal, Union, get_args, get_origin
 
-from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
@@ -214,8 +214,9 @@ class WebhookSettings(BaseModel):
     """The webhook receiver: where it listens, its limits, and one secret per platform family.
 
     Outside ``dev_mode`` every delivery must carry a valid signature: a platform
-    whose secret is unset is refused. ``dev_mode`` accepts unsigned deliveries for
-    platforms without a secret (local demos only).
+    whose secret is unset (or blank: an empty HMAC key would sign anything) is
+    refused. ``dev_mode`` accepts unsigned deliveries for platforms without a secret
+    (local demos only, on a loopback address).
     """
 
     host: str = "127.0.0.1"
@@ -223,8 +224,24 @@ class WebhookSettings(BaseModel):
     dev_mode: bool = False
     max_body_bytes: int = Field(default=1_000_000, ge=1)
     max_age_s: float = Field(default=600.0, description="Oldest accepted signed timestamp.")
+    max_clock_skew_s: float = Field(
+        default=60.0, ge=0,
+        description="How far in the future a signed timestamp may be (the sender's clock "
+        "may run ahead; further would stretch the replay window).")
     rate_per_s: float = Field(default=50.0, gt=0, description="Sustained requests per source.")
     burst: int = Field(default=200, ge=1, description="Requests a source may send at once.")
+    handshake_rate_per_s: float = Field(
+        default=0.2, gt=0,
+        description="Sustained handshakes (GET checks) per source: platforms make a few an "
+        "hour, so a tight budget costs them nothing.")
+    handshake_burst: int = Field(default=10, ge=1, description="Handshakes a source may "
+                                 "make at once.")
+    header_timeout_s: float = Field(
+        default=10.0, gt=0,
+        description="Longest a connection may take to send a request's line and headers "
+        "(from its first byte, or from the connection's opening); then it is dropped.")
+    body_timeout_s: float = Field(
+        default=30.0, gt=0, description="Longest a request may take to send its body.")
     meta_app_secret: SecretStr | None = None
     meta_verify_token: SecretStr | None = None
     x_consumer_secret: SecretStr | None = None
@@ -236,6 +253,20 @@ class WebhookSettings(BaseModel):
     shared_secret: SecretStr | None = Field(
         default=None, description="HMAC key of the pollers (YouTube, reviews, news, web comments)."
     )
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _blank_secret_is_unset(cls, value: Any) -> Any:
+        """An empty or blank secret (variable or file) is no secret: as an HMAC key it
+        would make every signature computable by anyone."""
+        if isinstance(value, SecretStr) and not value.get_secret_value().strip():
+            return None
+        return value
+
+    @staticmethod
+    def variable(field: str) -> str:
+        """The environment variable of one of these settings, for messages to operators."""
+        return f"VIGIE_WEBHOOK__{field.upper()}"
 
 
 class Settings(BaseSettings):
@@ -263,6 +294,10 @@ class Settings(BaseSettings):
     )
     web_port: int = Field(default=6066, description="Worker HTTP port (metrics, health).")
     web_host: str = "127.0.0.1"
+    web_debug_pages: bool = Field(
+        default=False,
+        description="Faust's `/table/*` and `/router/*` pages (table contents, which hold "
+        "words and ids from messages, and the cluster's layout); off unless debugging.")
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = Field(
         default="text", description="`json`: one JSON object per log line (log shippers)."

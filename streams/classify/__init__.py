@@ -1,38 +1,61 @@
 """Classify stage: language, sentiment, intent, risks, priority — with reasons.
 
-Pure functions and a pluggable :class:`Classifier`; the Faust agent only decodes
-events, calls ``classifier.classify(event)`` and emits. The default classifier
-runs offline (lexicons, validators, a packaged language model) and fast enough
-for one core to follow a busy stream. A machine-learning model plugs in by
-implementing the same protocol.
+A learned model (:mod:`streams.classify.model`, built by ``vigie train`` from the
+blind-written corpus) labels opinions and risks; exact rules (:mod:`pii`
+validators, :mod:`cues`) find personal data and feed facts to the model. The stage
+labels a whole batch at once; the Faust agent only decodes events, calls the
+classifier and emits.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
 from schemas.events import Classification, SocialEvent
+from streams.classify.classifier import ModelClassifier
 from streams.classify.pii import PiiKind, PiiSpan, find_personal_data, mask_personal_data
-from streams.classify.rules import RuleClassifier
 
 
 @runtime_checkable
 class Classifier(Protocol):
-    """Anything that labels one event; must be pure and safe to call concurrently."""
+    """Anything that labels events; must be pure and safe to call concurrently."""
 
     def classify(self, event: SocialEvent) -> Classification: ...
 
+    def classify_batch(self, events: Sequence[SocialEvent]) -> list[Classification]: ...
+
+
+def classify_each(
+    classifier: Classifier, events: Sequence[SocialEvent]
+) -> list[Classification | Exception]:
+    """Labels of ``events`` in one batch call; if the batch fails, event by event, so a
+    bad event costs only itself (its exception takes its place)."""
+    if not events:
+        return []
+    try:
+        return list(classifier.classify_batch(events))
+    except Exception:
+        labels: list[Classification | Exception] = []
+        for event in events:
+            try:
+                labels.append(classifier.classify(event))
+            except Exception as exc:
+                labels.append(exc)
+        return labels
+
 
 def default_classifier() -> Classifier:
-    """The offline rule and lexicon classifier."""
-    return RuleClassifier()
+    """The shipped model with the exact rules."""
+    return ModelClassifier()
 
 
 __all__ = [
     "Classifier",
+    "ModelClassifier",
     "PiiKind",
     "PiiSpan",
-    "RuleClassifier",
+    "classify_each",
     "default_classifier",
     "find_personal_data",
     "mask_personal_data",

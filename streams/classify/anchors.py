@@ -1,12 +1,12 @@
 """Run a regex only when a word it cannot match without is in the text.
 
 Scanning a text with a long alternation costs a try of every alternative at
-every word start; most cues need a word most texts lack. :class:`Gate` reads
-each pattern with the standard library's own regex parser, derives *anchors*
+every word start; most patterns need a word most texts lack. :class:`Anchored`
+reads its pattern with the standard library's own regex parser, derives *anchors*
 (a whole word, the start of a word, or a literal such as ``@``, one of which
-every match contains) and answers, from one dictionary lookup per word of the
-text, which patterns can match. Patterns whose anchors cannot be derived always
-run, so gating never changes what matches, only how often regexes are tried.
+every match contains) and searches only texts that hold one. A pattern whose
+anchors cannot be derived always runs, so gating never changes what matches,
+only how often the regex is tried.
 
 Patterns must match at a word start (compiled after ``(?<![a-z0-9])``, or
 beginning with ``\\b``/``^``) on folded text, where words are ``[a-z0-9]+`` runs.
@@ -15,23 +15,15 @@ beginning with ``\\b``/``^``) on folded text, where words are ``[a-z0-9]+`` runs
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
-from itertools import product
-from operator import itemgetter
 from re import _constants as sre  # type: ignore[attr-defined]
 from re import _parser  # type: ignore[attr-defined]
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 from streams.classify.lang import FUNCTION_WORDS
 
-T = TypeVar("T")
-
 WORD = re.compile(r"[a-z0-9]+")
-_KEY_LENGTH = 4  # word starts are looked up by (at most) their first 4 characters
-_FIRST_CHARACTERS = itemgetter(slice(_KEY_LENGTH))
-_WORD_CHARACTERS = "abcdefghijklmnopqrstuvwxyz0123456789"
 _MAX_LEADS = 512  # literal expansions kept per pattern before giving up on precision
 _ZERO_WIDTH = frozenset({sre.AT, sre.ASSERT, sre.ASSERT_NOT})
 _BOUNDARY = "\0"  # stands for ``\b`` in a literal: a word cannot run across it
@@ -136,55 +128,6 @@ def anchors(pattern: str, *, at_word_start: bool = True) -> frozenset[Anchor] | 
     if parsed.state.flags & re.IGNORECASE:
         return None
     return _best(list(parsed), at_word_start)
-
-
-def _start_keys(start: str) -> Iterator[str]:
-    """The first ``_KEY_LENGTH`` characters of every word beginning with ``start``: one
-    slice per word of the text then finds them all ("pay" -> "pay", "paya", … "pay9")."""
-    if len(start) >= _KEY_LENGTH:
-        yield start[:_KEY_LENGTH]
-        return
-    for length in range(_KEY_LENGTH - len(start) + 1):
-        for tail in product(_WORD_CHARACTERS, repeat=length):
-            yield start + "".join(tail)
-
-
-class Gate(Generic[T]):
-    """Patterns indexed by their anchors: which of them can match a given text."""
-
-    def __init__(self, patterns: Iterable[tuple[T, str]]) -> None:
-        self._words: dict[str, set[T]] = {}
-        self._starts: dict[str, set[T]] = {}  # word starts, by their first characters
-        self._literals: dict[str, set[T]] = {}
-        always: set[T] = set()
-        for value, pattern in patterns:
-            found = anchors(pattern)
-            if found is None:
-                always.add(value)
-                continue
-            for a in found:
-                if a.literal:
-                    index, key = self._literals, a.text
-                elif a.word:
-                    index, key = self._words, a.text
-                else:
-                    for key in _start_keys(a.text):
-                        self._starts.setdefault(key, set()).add(value)
-                    continue
-                index.setdefault(key, set()).add(value)
-        self.always = frozenset(always)
-
-    def candidates(self, words: AbstractSet[str], text: str) -> set[T]:
-        """Patterns that may match ``text``, whose ``[a-z0-9]+`` runs are ``words``."""
-        found = set(self.always)
-        for word in self._words.keys() & words:
-            found |= self._words[word]
-        for start in self._starts.keys() & set(map(_FIRST_CHARACTERS, words)):
-            found |= self._starts[start]
-        for literal, values in self._literals.items():
-            if literal in text:
-                found |= values
-        return found
 
 
 class Anchored:

@@ -121,11 +121,28 @@ def _count(scores: dict[L, LabelScore], exp: L, got: L) -> None:
             score.fn += 1
 
 
+BATCH = 500
+
+
 def evaluate(cases: Iterable[Case], classifier: Classifier) -> Report:
-    """Classify every case and score sentiment, intent and each risk label."""
+    """Classify every case (in batches, as the stream does) and score sentiment,
+    intent and each risk label."""
     report = Report()
+    batch: list[Case] = []
     for case in cases:
-        result = classifier.classify(case.event)
+        batch.append(case)
+        if len(batch) == BATCH:
+            _score(report, batch, classifier)
+            batch = []
+    _score(report, batch, classifier)
+    return report
+
+
+def _score(report: Report, cases: list[Case], classifier: Classifier) -> None:
+    if not cases:
+        return
+    results = classifier.classify_batch([case.event for case in cases])
+    for case, result in zip(cases, results, strict=True):
         report.cases += 1
         _count(report.sentiment, case.sentiment, result.sentiment)
         _count(report.intent, case.intent, result.intent)
@@ -140,4 +157,3 @@ def evaluate(cases: Iterable[Case], classifier: Classifier) -> Report:
                 score.fp += 1
             elif risk in case.risks:
                 score.fn += 1
-    return report

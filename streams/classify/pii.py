@@ -63,9 +63,17 @@ _IBAN_LENGTH = {
     "PT": 25,
     "SE": 24,
 }
-_IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?:[ -]?[A-Z0-9]){11,30}\b")
-_CARD = re.compile(r"(?<![\w.,/])[3-6]\d{3}(?:[ -]?\d){9,15}(?![\w/])")
-_PHONE = re.compile(r"(?<![\w/.,+])(?:\+|00)?\(?\d[\d .\-()]{6,18}\d(?![\w/]|[.,]\d)")
+# IBANs are written upper- or lowercase; separators are spaces or dashes.
+_IBAN = re.compile(r"\b[A-Za-z]{2}\d{2}(?:[ -]?[A-Za-z0-9]){11,30}\b")
+# Card numbers start 2 (Mastercard 2221-2720), 3 (Amex, Diners, JCB), 4, 5 or 6, and
+# are grouped by spaces, dashes or dots.
+_CARD = re.compile(r"(?<![\w.,/])(?:2[2-7]|[3-6]\d)\d{2}(?:[ .-]?\d){9,15}(?![\w/])")
+# A slash separates digits in dates too, so it counts only in the French pairs
+# "06/12/34/56/78" (a date has three groups).
+_PHONE = re.compile(
+    r"(?<![\w/.,+])(?:\+|00)?\(?\d[\d .\-()]{6,18}\d(?![\w/]|[.,]\d)"
+    r"|(?<![\w/])0\d(?:/\d\d){4}(?![\w/])"
+)
 _EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[a-z]{2,}\b", re.IGNORECASE)
 _ROLE_MAILBOX = re.compile(
     r"(?:support|contact|info|service|help|hello|sales|press|presse|noreply|no-reply)@"
@@ -131,9 +139,18 @@ _COMPANY_LINES = frozenset(
     }
 )
 _REGIONS_BY_LANG = {"fr": ("FR", "BE"), "en": ("GB", "US"), "es": ("ES",), "de": ("DE",)}
-_DEFAULT_REGIONS = ("FR", "GB", "US")
+# A national number is read in the language's regions first, then in every other one:
+# masking must not hang on the language detected (people write from abroad, and a
+# short message's language is a guess).
+_ALL_REGIONS = tuple(dict.fromkeys(r for regions in _REGIONS_BY_LANG.values() for r in regions))
+_REGIONS_FOR = {
+    lang: (*regions, *(r for r in _ALL_REGIONS if r not in regions))
+    for lang, regions in _REGIONS_BY_LANG.items()
+}
 _DIGIT = re.compile(r"\d")
-# Fewest digits each family can hold: numbers (phone, card, IBAN) and addresses.
+# Fewest digits each family can hold: IBANs (their check digits: an account number
+# may be letters), other numbers (phone, card) and addresses.
+_IBAN_DIGITS = 2
 _NUMBER_DIGITS = 8
 _ADDRESS_DIGITS = 3
 
@@ -168,7 +185,7 @@ def luhn_is_valid(number: str) -> bool:
 def _iban_span(match: re.Match[str]) -> tuple[int, int] | None:
     """The valid IBAN at the start of ``match``: a greedy match may run into the next word."""
     text = match.group()
-    expected = _IBAN_LENGTH.get(text[:2])
+    expected = _IBAN_LENGTH.get(text[:2].upper())
     if expected is None:
         return (match.start(), match.end()) if iban_is_valid(text) else None
     count = 0
@@ -180,7 +197,8 @@ def _iban_span(match: re.Match[str]) -> tuple[int, int] | None:
 
 
 def _phone_is_personal(candidate: str, regions: tuple[str, ...], cue: bool) -> bool:
-    """A number valid in one of ``regions`` (or internationally) that is not a company line.
+    """A number valid in one of ``regions`` (or internationally) that is not a company line
+    there (the same digits can be a French shared-cost line and a Spanish landline).
 
     Numbers libphonenumber only finds *possible* (fictional ranges, new blocks) count
     when the writer introduces them as their own ("call me on …").
@@ -195,7 +213,9 @@ def _phone_is_personal(candidate: str, regions: tuple[str, ...], cue: bool) -> b
         except phonenumbers.NumberParseException:
             continue
         if phonenumbers.is_valid_number(number):
-            return phonenumbers.number_type(number) not in _COMPANY_LINES
+            if phonenumbers.number_type(number) not in _COMPANY_LINES:
+                return True
+            continue
         if cue and phonenumbers.is_possible_number(number):
             return True
     return False
@@ -227,8 +247,10 @@ def find_personal_data(
         for m in _EMAIL.finditer(text):
             if not _ROLE_MAILBOX.match(m.group().lower()):
                 spans.append(PiiSpan(PiiKind.EMAIL, m.start(), m.end()))
+    if digits >= _IBAN_DIGITS:
+        _find_ibans(text, spans)
     if digits >= _NUMBER_DIGITS:
-        _find_numbers(text, spans)
+        _find_cards(text, spans)
     for m in _BIRTH_DATE.regex.finditer(low) if _BIRTH_DATE.possible(words, low) else ():
         spans.append(PiiSpan(PiiKind.BIRTH_DATE, m.start("date"), m.end("date")))
     if digits >= _ADDRESS_DIGITS:
@@ -246,11 +268,15 @@ def find_personal_data(
     return spans
 
 
-def _find_numbers(text: str, spans: list[PiiSpan]) -> None:
-    """IBANs and card numbers, validated by checksum."""
+def _find_ibans(text: str, spans: list[PiiSpan]) -> None:
+    """IBANs, validated by checksum."""
     for m in _IBAN.finditer(text):
         if (span := _iban_span(m)) is not None:
             spans.append(PiiSpan(PiiKind.IBAN, *span))
+
+
+def _find_cards(text: str, spans: list[PiiSpan]) -> None:
+    """Card numbers, validated by checksum."""
     for m in _CARD.finditer(text):
         if luhn_is_valid(m.group()) and _free(spans, m.start(), m.end()):
             spans.append(PiiSpan(PiiKind.CARD, m.start(), m.end()))
@@ -258,7 +284,7 @@ def _find_numbers(text: str, spans: list[PiiSpan]) -> None:
 
 def _find_phones(text: str, low: str, lang: str | None, spans: list[PiiSpan]) -> None:
     """Phone numbers not already inside another span (IBAN, card, reference)."""
-    regions = _REGIONS_BY_LANG.get(lang or "", _DEFAULT_REGIONS)
+    regions = _REGIONS_FOR.get(lang or "", _ALL_REGIONS)
     for m in _PHONE.finditer(text):
         start, end = m.start(), m.end()
         if not _free(spans, start, end):

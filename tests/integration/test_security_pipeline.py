@@ -1,4 +1,5 @@
-"""Personal data and secrets: masked in ClickHouse, never in logs.
+"""Personal data and secrets: masked in ClickHouse, tasks and event topics, never in logs;
+the worker's debug pages off by default.
 
 A worker processes messages full of personal data (e-mail, phone, IBAN) and a poison
 payload holding some too, with secrets set in its settings. ClickHouse `text` holds
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import logging
 
+import aiohttp
 import orjson
 import pytest
 from pydantic import SecretStr
@@ -22,6 +24,7 @@ from tests.faults import replay
 from tests.integration.conftest import eventually, running_worker
 from tests.integration.test_outage_clickhouse import FaultyClickHouse
 from tests.kafka_reader import read_to_end
+from vigie.embedded import free_port
 from vigie.kafka import create_topics
 from vigie.settings import Settings
 
@@ -126,3 +129,57 @@ async def test_a_clickhouse_refusal_quoting_the_row_logs_no_message_text_fake_fa
 
         await eventually(refused, within=60, what="a refused insert")
     assert leaks(caplog) == []
+
+
+SCAM_PII = ("4111.1111.1111.1111", "fr76 3000 6000 0112 3456 7890 189", "06/12/34/56/78",
+            "jeanne.martin@example.org")
+SCAM_REPORT = (
+    "Un faux conseiller @MaisonLumenRefund sur aurore-refund.xyz m'a demandé mon numero de "
+    f"carte : ils ont ma carte {SCAM_PII[0]} et mon iban {SCAM_PII[1]}. Rappelez moi au "
+    f"{SCAM_PII[2]} ou écrivez à {SCAM_PII[3]}")
+
+
+async def test_a_scam_victims_report_leaves_the_worker_masked_everywhere_but_the_raw_topic(
+    settings: Settings,
+) -> None:
+    """The classifier labels this report a scam; the label once switched masking off, so
+    the victim's card, IBAN, phone and e-mail were stored and sent in the private task."""
+    messages = [with_text(m, SCAM_REPORT) if i % 2 else m
+                for i, m in enumerate(pii_traffic()[:20])]
+    await create_topics(settings)
+    await replay(settings, messages, {})
+    texts = await stored_texts(settings, messages)
+    assert sum("faux conseiller" in t for t in texts) == 10
+    bootstrap, topics = settings.kafka.bootstrap_servers, settings.topics
+
+    def leaked(values: list[bytes]) -> list[bytes]:
+        return [v for v in values if any(p.encode() in v for p in SCAM_PII)]
+
+    assert leaked([t.encode() for t in texts]) == []
+    tasks = [m.value() for m in read_to_end(bootstrap, topics.tasks)]
+    assert sum(b"faux conseiller" in t for t in tasks) == 10, "each report gets a task"
+    assert leaked(tasks) == []
+    for topic in (topics.normalized, topics.classified):
+        published = [m.value() for m in read_to_end(bootstrap, topic)]
+        assert sum(b"faux conseiller" in v for v in published) == 10, topic
+        assert leaked(published) == [], topic
+    raw = [m.value() for m in read_to_end(bootstrap, topics.raw(Platform.TELEGRAM))]
+    assert len(leaked(raw)) == 10, "the raw topic keeps the payload as it came"
+
+
+async def test_the_workers_table_and_router_pages_are_off_unless_debugging(
+    settings: Settings,
+) -> None:
+    """Faust's /table/* pages show table contents (words and ids from messages)."""
+    base = f"http://{settings.web_host}:{settings.web_port}"
+    async with running_worker(settings), aiohttp.ClientSession() as session:
+        for page in ("/table/", "/router/"):
+            async with session.get(base + page) as answer:
+                assert answer.status == 404, page
+        async with session.get(base + "/health") as answer:
+            assert answer.status == 200
+    debugging = settings.model_copy(update={"web_debug_pages": True, "web_port": free_port()})
+    base = f"http://{debugging.web_host}:{debugging.web_port}"
+    async with running_worker(debugging), aiohttp.ClientSession() as session, \
+            session.get(base + "/table/") as answer:
+        assert answer.status == 200

@@ -172,7 +172,8 @@ async def test_other_platforms_signatures_are_checked(hook: Hook) -> None:
     tt_sig = f"t={now},s=" + sign(SECRETS["tiktok_client_secret"], now.encode() + b"." +
                                    tt_body).hex()
     yt_body = body_of("youtube", "thread_with_replies")
-    yt_sig = f"t={now},s=" + sign(SECRETS["shared_secret"], now.encode() + b"." + yt_body).hex()
+    yt_sig = f"t={now},s=" + sign(SECRETS["shared_secret"], f"{now}.youtube.".encode() +
+                                   yt_body).hex()
     cases = [
         ("x", x_body, {"X-Twitter-Webhooks-Signature": x_sig}),
         ("telegram", tg_body, {"X-Telegram-Bot-Api-Secret-Token": "tg-token"}),
@@ -184,7 +185,7 @@ async def test_other_platforms_signatures_are_checked(hook: Hook) -> None:
         wrong = {k: v[:-2] + "00" for k, v in headers.items()}
         assert (await post(f"{hook.url}/{platform}", body, wrong))[0] == 403, platform
     stale = str(int(time.time()) - 900)
-    old_sig = f"t={stale},s=" + sign(SECRETS["shared_secret"], stale.encode() + b"." +
+    old_sig = f"t={stale},s=" + sign(SECRETS["shared_secret"], f"{stale}.youtube.".encode() +
                                      yt_body).hex()
     assert (await post(f"{hook.url}/youtube", yt_body, {"X-Vigie-Signature": old_sig}))[0] == 403
     for platform in (Platform.X, Platform.TELEGRAM, Platform.TIKTOK, Platform.YOUTUBE):

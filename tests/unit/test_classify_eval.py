@@ -1,64 +1,71 @@
-"""Regression floors on the untouched holdout third of the labelled set.
+"""Regression floors on the corpus's blind test split (writers never used for training
+or tuning), and checks of the corpus itself.
 
-Floors sit a little under the figures the rules reach today, so any change that
-costs accuracy fails the build. The set itself is checked too: size, split,
-contract labels and coverage of every label.
+Floors sit a little under what the shipped artifact reaches, so a change that costs
+accuracy on unseen writers fails the build; docs/classification.md has the figures.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from pathlib import Path
 
 import pytest
 
 from schemas.events import Intent, Risk, Sentiment
 from streams.classify import default_classifier
-from streams.classify.evaluation import Report, evaluate, load_cases
+from streams.classify.corpus import hard_negatives, load_split, writers
+from streams.classify.evaluation import Report, evaluate
 
-EVAL_SET = Path(__file__).resolve().parents[1] / "data" / "classify_eval.jsonl"
-
-SENTIMENT_MACRO_F1_FLOOR = 0.85
-INTENT_ACCURACY_FLOOR = 0.87
+SENTIMENT_MACRO_F1_FLOOR = 0.75
+INTENT_ACCURACY_FLOOR = 0.77
 RISK_F1_FLOORS = {
-    Risk.PERSONAL_DATA: 0.95,
-    Risk.SCAM: 0.95,
-    Risk.SPAM: 0.95,
-    Risk.HATE: 0.90,
-    Risk.THREAT: 0.90,
-    Risk.CRISIS_SIGNAL: 0.90,
+    Risk.PERSONAL_DATA: 0.79,
+    Risk.SCAM: 0.78,
+    Risk.SPAM: 0.77,
+    Risk.HATE: 0.66,
+    Risk.THREAT: 0.65,
+    Risk.CRISIS_SIGNAL: 0.64,
 }
+HARD_NEGATIVES_FLAGGED_CEILING = 0.10
 
 
 @pytest.fixture(scope="module")
-def holdout() -> Report:
-    return evaluate(load_cases(EVAL_SET, "holdout"), default_classifier())
+def test_split() -> Report:
+    return evaluate(load_split("test"), default_classifier())
 
 
-def test_eval_set_has_300_plus_cases_split_two_thirds_tune_one_third_holdout() -> None:
-    cases = load_cases(EVAL_SET, "all")
-    splits = Counter(case.split for case in cases)
-    assert len(cases) >= 300
-    assert set(splits) == {"tune", "holdout"}
-    assert abs(splits["holdout"] / len(cases) - 1 / 3) < 0.02
+def test_no_writer_is_in_two_splits() -> None:
+    named = [w for split in ("train", "dev", "test") for w in writers(split)]
+    assert len(named) == len(set(named))
 
 
-def test_eval_set_represents_every_label_in_the_holdout() -> None:
-    cases = load_cases(EVAL_SET, "holdout")
+def test_the_corpus_has_5000_plus_messages_with_250_plus_positives_per_risk() -> None:
+    cases = [c for split in ("train", "dev", "test") for c in load_split(split)]
+    risks = Counter(r for c in cases for r in c.risks)
+    assert len(cases) >= 5000
+    assert all(risks[r] >= 250 for r in Risk), risks
     assert {c.sentiment for c in cases} == set(Sentiment)
     assert {c.intent for c in cases} == set(Intent)
-    risks = Counter(r for c in cases for r in c.risks)
-    assert all(risks[r] >= 5 for r in Risk), risks
 
 
-def test_holdout_sentiment_macro_f1_stays_above_floor(holdout: Report) -> None:
-    assert holdout.sentiment_macro_f1 >= SENTIMENT_MACRO_F1_FLOOR
+def test_sentiment_macro_f1_on_unseen_writers_stays_above_floor(test_split: Report) -> None:
+    assert test_split.sentiment_macro_f1 >= SENTIMENT_MACRO_F1_FLOOR
 
 
-def test_holdout_intent_accuracy_stays_above_floor(holdout: Report) -> None:
-    assert holdout.intent_accuracy >= INTENT_ACCURACY_FLOOR
+def test_intent_accuracy_on_unseen_writers_stays_above_floor(test_split: Report) -> None:
+    assert test_split.intent_accuracy >= INTENT_ACCURACY_FLOOR
 
 
 @pytest.mark.parametrize("risk", list(RISK_F1_FLOORS))
-def test_holdout_risk_f1_stays_above_floor(holdout: Report, risk: Risk) -> None:
-    assert holdout.risks[risk].f1 >= RISK_F1_FLOORS[risk]
+def test_risk_f1_on_unseen_writers_stays_above_floor(test_split: Report, risk: Risk) -> None:
+    assert test_split.risks[risk].f1 >= RISK_F1_FLOORS[risk], test_split.risks[risk]
+
+
+@pytest.mark.parametrize("risk", [Risk.THREAT, Risk.HATE, Risk.SCAM, Risk.SPAM])
+def test_few_hard_negatives_are_flagged(risk: Risk) -> None:
+    ids = hard_negatives("test")[risk.value]
+    cases = [c for c in load_split("test") if c.event.event_id in ids]
+    flagged = sum(risk in labels.risks for labels in
+                  default_classifier().classify_batch([c.event for c in cases]))
+    assert len(cases) >= 20
+    assert flagged / len(cases) <= HARD_NEGATIVES_FLAGGED_CEILING, (flagged, len(cases))

@@ -126,3 +126,29 @@ def test_masking_replaces_every_span_and_keeps_the_rest() -> None:
 def test_masking_text_without_personal_data_returns_it_unchanged() -> None:
     text = "Vol AU1234 retardé de 3 h, merci pour rien"
     assert mask_personal_data(text) is text
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("rembourser sur fr76 3000 6000 0112 3456 7890 189 svp", PiiKind.IBAN),
+        ("iban: de89370400440532013000.", PiiKind.IBAN),
+        ("ma carte 4111.1111.1111.1111 a été débitée", PiiKind.CARD),
+        ("carte mastercard 2221 0000 0000 0009", PiiKind.CARD),
+        ("appelez moi au 06/12/34/56/78", PiiKind.PHONE),
+    ],
+)
+def test_lowercase_ibans_dotted_cards_and_slashed_phones_are_personal_data(
+    text: str, kind: PiiKind
+) -> None:
+    assert kinds(text, "fr") == {kind}
+    assert not any(c.isdigit() for c in mask_personal_data(text, lang="fr"))
+
+
+def test_a_national_number_is_found_whatever_language_the_message_was_read_in() -> None:
+    assert kinds("call me 06 12 34 56 78", "en") == {PiiKind.PHONE}
+    assert kinds("llámame al 612 34 56 78", "fr") == {PiiKind.PHONE}
+
+
+def test_a_date_with_slashes_and_a_time_is_not_a_phone_number() -> None:
+    assert kinds("rendez-vous le 01/02/2023 12h30", "fr") == set()

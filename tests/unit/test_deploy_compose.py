@@ -8,6 +8,7 @@ built from ``deploy/clickhouse`` (so every table and column it names must exist)
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 from collections.abc import Iterator
@@ -17,9 +18,10 @@ from xml.etree import ElementTree
 
 import pytest
 import yaml
-from pydantic import BaseModel
+from pydantic import BaseModel, SecretStr
 
-from vigie.settings import Settings
+from sinks.migrate import discover, ttl_statement
+from vigie.settings import Settings, WebhookSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
@@ -129,6 +131,60 @@ def test_secrets_come_from_env_files_that_have_committed_examples() -> None:
         for env_file in service.get("env_file", []):
             assert (ROOT / f"{env_file}.example").exists(), env_file
             assert "PASSWORD" not in str(service.get("environment", {}))
+
+
+def test_every_port_is_published_on_loopback_only() -> None:
+    """Published on all interfaces, plaintext Kafka and ClickHouse answered anyone who
+    reached the host."""
+    published = {name: s["ports"] for name, s in SERVICES.items() if s.get("ports")}
+    assert published
+    for name, ports in published.items():
+        for port in ports:
+            assert str(port).startswith("127.0.0.1:"), (name, port)
+
+
+def test_kafkas_external_listener_is_off() -> None:
+    kafka = SERVICES["kafka"]
+    assert "ports" not in kafka
+    for key in ("KAFKA_LISTENERS", "KAFKA_ADVERTISED_LISTENERS",
+                "KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"):
+        assert "EXTERNAL" not in kafka["environment"][key], key
+
+
+def env_example(name: str) -> list[tuple[str, str]]:
+    """``(variable, value)`` of the assignments a copy of the example would make."""
+    lines = (ROOT / f"deploy/env/{name}.env.example").read_text().splitlines()
+    return [tuple(line.split("=", 1)) for line in lines  # type: ignore[misc]
+            if "=" in line and not line.lstrip().startswith("#")]
+
+
+def test_env_examples_ship_no_blank_secret_and_mark_each_webhook_secret_required() -> None:
+    """The webhook example once shipped nine blank secrets: copied as told, each was an
+    empty HMAC key."""
+    for name in ("vigie", "webhook", "clickhouse", "grafana"):
+        blank = [var for var, value in env_example(name) if not value.strip()]
+        assert not blank, f"{name}.env.example ships blank values: {blank}"
+    text = (ROOT / "deploy/env/webhook.env.example").read_text()
+    secrets = [f for f, info in WebhookSettings.model_fields.items()
+               if SecretStr in (info.annotation, *getattr(info.annotation, "__args__", ()))]
+    assert len(secrets) == 9
+    for field in secrets:
+        variable = WebhookSettings.variable(field)
+        lines = text.splitlines()
+        [at] = [i for i, line in enumerate(lines) if variable + "=" in line]
+        assert "required" in lines[at - 1], variable
+
+
+def test_the_webhook_service_gets_its_own_secrets_and_kafka_only() -> None:
+    webhook = SERVICES["webhook"]
+    assert webhook["env_file"] == ["deploy/env/webhook.env"]
+    assert all(var.startswith("VIGIE_WEBHOOK__") for var, _ in env_example("webhook"))
+    environment = vigie_environment(webhook)
+    assert not [v for v in environment if v.startswith("VIGIE_CLICKHOUSE")]
+    assert "clickhouse" not in webhook.get("depends_on", {})
+    for name in WORKERS:
+        assert "deploy/env/webhook.env" not in SERVICES[name].get("env_file", [])
+    assert not [v for v, _ in env_example("vigie") if v.startswith("VIGIE_WEBHOOK")]
 
 
 # -- Prometheus -------------------------------------------------------------------------
@@ -252,16 +308,91 @@ def test_clickhouse_users_are_mounted_and_take_passwords_from_the_environment() 
         assert not (password.text or "").strip()
 
 
+def grants(user: str) -> list[str]:
+    element = USERS.find(f"users/{user}")
+    assert element is not None, user
+    return [q.text or "" for q in element.iter("query")]
+
+
 def test_the_analyst_is_read_only_and_the_sink_writes_as_vigie_writer() -> None:
     analyst = USERS.find("users/analyst")
     assert analyst is not None
     profile = USERS.find(f"profiles/{analyst.findtext('profile')}")
     assert profile is not None
     assert profile.findtext("readonly") == "1"
-    assert [q.text for q in analyst.iter("query")] == ["GRANT SELECT ON vigie.*"]
-    writer_grants = " ".join(q.text or "" for q in USERS.iter("query")
-                             if q in list(USERS.find("users/vigie_writer").iter("query")))
+    assert all(g.startswith(("GRANT SELECT", "REVOKE")) for g in grants("analyst"))
+    writer_grants = " ".join(grants("vigie_writer"))
     assert "INSERT" in writer_grants
     assert "CREATE TABLE" in writer_grants
     env_example = (ROOT / "deploy/env/vigie.env.example").read_text()
     assert "VIGIE_CLICKHOUSE__USERNAME=vigie_writer" in env_example
+
+
+_GRANT = re.compile(r"^(GRANT|REVOKE) (.+) ON vigie\.(\*|\w+)$")
+_PRIVILEGE = re.compile(r"([A-Z][A-Z ]*[A-Z])(?:\(([\w, ]+)\))?(?:, |$)")
+
+
+def readable_columns(user: str, schema: Any) -> set[tuple[str, str]]:
+    """``(table, column)`` pairs ``user`` may SELECT in the migrated schema, by its grants
+    and partial revokes in order (the only forms vigie.xml uses)."""
+    columns = {(str(t), str(c)) for t, c in schema.query(
+        "SELECT table, name FROM system.columns WHERE database = 'vigie'").rows}
+    readable: set[tuple[str, str]] = set()
+    for query in grants(user):
+        match = _GRANT.match(query)
+        assert match, f"unexpected grant form: {query}"
+        verb, privileges, table = match.groups()
+        for privilege, named in _PRIVILEGE.findall(privileges):
+            if privilege != "SELECT":
+                continue
+            hit = {(t, c) for t, c in columns if table in ("*", t)
+                   and (not named or c in [n.strip() for n in named.split(",")])}
+            readable = readable | hit if verb == "GRANT" else readable - hit
+    return readable
+
+
+@pytest.mark.parametrize("user", ["vigie_writer", "analyst"])
+def test_every_grant_is_valid_clickhouse(schema: Any, user: str) -> None:
+    for query in grants(user):
+        schema.query(f"EXPLAIN AST {query} {'TO' if query.startswith('GRANT') else 'FROM'} u")
+
+
+def test_the_analyst_reads_every_column_but_the_dead_letters_payload(schema: Any) -> None:
+    """Dead letters keep the unmasked payload (card numbers included)."""
+    columns = {(str(t), str(c)) for t, c in schema.query(
+        "SELECT table, name FROM system.columns WHERE database = 'vigie'").rows}
+    assert readable_columns("analyst", schema) == columns - {("dead_letters", "payload_b64")}
+    assert ("dead_letters", "payload_b64") in readable_columns("vigie_writer", schema)
+
+
+def test_the_writer_can_migrate_and_insert_but_not_drop_delete_or_rewrite() -> None:
+    privileges = {p.strip() for g in grants("vigie_writer")
+                  for p in _GRANT.match(g).group(2).split(",")}  # type: ignore[union-attr]
+    assert privileges == {"CREATE DATABASE", "SELECT", "INSERT", "CREATE TABLE",
+                          "CREATE VIEW", "ALTER TTL", "ALTER ADD INDEX"}
+    statements = [s for m in discover() for s in m.statements()]
+    statements += [ttl_statement("events", 30), ttl_statement("events", None)]
+    needs = ("CREATE TABLE", "CREATE VIEW", "CREATE MATERIALIZED VIEW",  # CREATE TABLE/VIEW
+             "ALTER TABLE EVENTS ADD INDEX",  # ALTER ADD INDEX
+             "ALTER TABLE EVENTS MODIFY TTL", "ALTER TABLE EVENTS REMOVE TTL")  # ALTER TTL
+    for statement in statements:
+        assert statement.upper().startswith(needs), statement
+
+
+@pytest.mark.parametrize("user", ["vigie_writer", "analyst"])
+def test_clickhouse_users_answer_private_networks_only_under_a_quota(user: str) -> None:
+    element = USERS.find(f"users/{user}")
+    assert element is not None
+    networks = [ip.text or "" for ip in element.iter("ip")]
+    assert networks
+    for network in networks:
+        assert ipaddress.ip_network(network).is_private, network
+    quota = element.findtext("quota")
+    assert quota
+    assert quota != "default"
+    assert USERS.find(f"quotas/{quota}/interval") is not None
+    if user == "analyst":
+        limits = USERS.find(f"quotas/{quota}/interval")
+        assert limits is not None
+        assert all(int(limits.findtext(k) or 0) > 0
+                   for k in ("queries", "read_rows", "execution_time"))

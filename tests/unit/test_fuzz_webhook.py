@@ -12,27 +12,25 @@ receiver is covered by tests/integration/test_webhook.py.
 from __future__ import annotations
 
 import asyncio
-import base64
-import hashlib
-import hmac
 import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import SecretStr
 
-from ingest.webhook import META, Receiver
+from ingest.webhook import META, META_OBJECT, Receiver
 from schemas.deadletter import DeadLetter
 from schemas.events import Platform
 from streams.normalize import normalize_or_refuse
 from tests.unit.test_fuzz_adapters import BRANDS, SOURCE, damaged
+from tests.webhook_signing import signed as sign
 from vigie.settings import Settings, WebhookSettings
 
 SECRETS = {
@@ -62,38 +60,19 @@ class MemoryPublisher:
         return Published(f"raw.{platform.value}", offset=len(self.values))
 
 
-def _hmac(secret: str, message: bytes) -> bytes:
-    return hmac.new(secret.encode(), message, hashlib.sha256).digest()
-
-
 def signed(platform: Platform, body: bytes, *, at: float, key: str = "") -> dict[str, str]:
     """The headers each platform signs a delivery with (``key`` forges the secret)."""
-    def secret(name: str) -> str:
-        return key or SECRETS[name]
+    return sign(platform, body, at=at,
+                secrets={name: key or value for name, value in SECRETS.items()})
 
-    if platform in META:
-        return {"X-Hub-Signature-256": "sha256=" + _hmac(secret("meta_app_secret"), body).hex()}
-    if platform == Platform.X:
-        digest = base64.b64encode(_hmac(secret("x_consumer_secret"), body)).decode()
-        return {"X-Twitter-Webhooks-Signature": f"sha256={digest}"}
-    if platform == Platform.TELEGRAM:
-        return {"X-Telegram-Bot-Api-Secret-Token": secret("telegram_secret_token")}
-    if platform == Platform.LINKEDIN:
-        return {"X-LI-Signature": _hmac(secret("linkedin_client_secret"), body).hex()}
-    if platform == Platform.FORUM:
-        return {"X-Discourse-Event-Signature":
-                "sha256=" + _hmac(secret("forum_secret"), body).hex()}
-    if platform == Platform.TWITCH:
-        message_id = hashlib.sha256(body + str(at).encode()).hexdigest()[:20]
-        stamp = datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-        digest = _hmac(secret("twitch_secret"), (message_id + stamp).encode() + body).hex()
-        return {"Twitch-Eventsub-Message-Id": message_id,
-                "Twitch-Eventsub-Message-Timestamp": stamp,
-                "Twitch-Eventsub-Message-Signature": f"sha256={digest}"}
-    name = "tiktok_client_secret" if platform == Platform.TIKTOK else "shared_secret"
-    header = "TikTok-Signature" if platform == Platform.TIKTOK else "X-Vigie-Signature"
-    stamp = str(int(at))
-    return {header: f"t={stamp},s=" + _hmac(secret(name), stamp.encode() + b"." + body).hex()}
+
+def meta_object_elsewhere(platform: Platform, body: bytes) -> bool:
+    """A Meta body naming another product's object: refused even when signed."""
+    try:
+        named = orjson.loads(body).get("object")
+    except (orjson.JSONDecodeError, AttributeError):
+        return False
+    return platform in META and isinstance(named, str) and named != META_OBJECT[platform]
 
 
 SIGNINGS = ("valid", "none", "forged", "stale", "garbage")
@@ -162,6 +141,8 @@ def test_any_request_gets_the_right_4xx_or_is_published_for_a_dead_letter_or_eve
         if signing == "stale" and platform in META | {Platform.X, Platform.TELEGRAM,
                                                       Platform.LINKEDIN, Platform.FORUM}:
             signing = "valid"  # these schemes sign no time: nothing can be stale
+        if signing == "valid" and meta_object_elsewhere(platform, body):
+            signing = "forged"  # signed by Meta, but for another product's endpoint
         before = len(publisher.values)
         status, answer = loop.run_until_complete(
             send(f"/webhooks/{unknown or platform.value}", body, headers))

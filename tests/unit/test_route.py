@@ -62,6 +62,13 @@ def test_personal_data_goes_private_and_the_task_does_not_repeat_it() -> None:
     assert "123456789" not in task.event["text"]
 
 
+def test_a_task_never_repeats_personal_data_whatever_the_labels_say() -> None:
+    text = "Arnaque ! ils ont ma carte 4111 1111 1111 1111, rappelez moi au 06 12 34 56 78"
+    task = route(event(text=text, risks=[Risk.SCAM], intent=Intent.COMPLAINT), SLA)
+    assert task is not None
+    assert task.event["text"] == "Arnaque ! ils ont ma carte [card], rappelez moi au [phone]"
+
+
 def test_a_question_many_people_ask_gets_one_public_answer_for_the_community() -> None:
     task = route(event(text="Quand rouvre la ligne ?", dup_count=5), SLA)
     assert task is not None
@@ -77,6 +84,14 @@ def test_purchase_intent_goes_to_sales_and_hate_to_moderation() -> None:
     assert (sale.action, sale.queue) == (Action.ESCALATE_SALES, Queue.SALES)
     assert (hate.action, hate.queue, hate.priority) == (
         Action.MODERATE, Queue.MODERATION, Priority.NORMAL)
+
+
+def test_an_at_mention_of_the_brand_is_answered_even_with_no_clear_intent() -> None:
+    mention = route(event(intent=Intent.OTHER, text="vu la pub hier soir, sympa"), SLA)
+    comment = route(event(kind=Kind.COMMENT, intent=Intent.OTHER, text="vu la pub"), SLA)
+    assert mention is not None
+    assert (mention.action, mention.queue) == (Action.REPLY_PUBLIC, Queue.COMMUNITY)
+    assert comment is None
 
 
 def test_indirect_small_talk_and_unmonitored_brands_need_no_task() -> None:

@@ -15,41 +15,67 @@ from typing import IO, Annotated, Any
 import orjson
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from schemas.events import SocialEvent
-from streams.classify import Classifier, default_classifier
-from streams.classify.evaluation import LabelScore, Report, evaluate, load_cases
+from streams.classify import Classifier, classify_each, default_classifier
+from streams.classify.corpus import SPLITS, hard_negatives, load_split
+from streams.classify.evaluation import Case, LabelScore, Report, evaluate, load_cases
+from streams.classify.model import ARTIFACT
 from streams.normalize import reason_of
 
 err = Console(stderr=True, soft_wrap=True)
 out = Console()
 
 
-def classify_line(line: bytes, classifier: Classifier) -> dict[str, Any]:
-    """The input object with the classification keys added; raises on a bad line."""
+BATCH = 500
+
+
+def _decode(line: bytes) -> tuple[dict[str, Any], SocialEvent]:
+    """The input object and its event; raises on a bad line."""
+    if not line.strip():
+        raise ValueError("empty line")
     record = orjson.loads(line)
     if not isinstance(record, dict):
         raise ValueError(f"expected a JSON object, got {type(record).__name__}")
-    result = classifier.classify(SocialEvent.model_validate(record))
-    record.update(result.model_dump(mode="json"))
-    return record
+    return record, SocialEvent.model_validate(record)
 
 
 def _classify_stream(source: IO[bytes], sink: IO[bytes], classifier: Classifier) -> int:
-    """Classify every line of ``source`` into ``sink``; returns the number of bad lines."""
+    """Classify every line of ``source`` into ``sink``, a batch at a time, in order;
+    returns the number of bad lines."""
     bad = 0
+    numbers: list[int] = []
+    decoded: list[tuple[dict[str, Any], SocialEvent] | Exception] = []
+
+    def flush() -> None:
+        nonlocal bad
+        labels = iter(classify_each(
+            classifier, [item[1] for item in decoded if not isinstance(item, Exception)]))
+        for number, item in zip(numbers, decoded, strict=True):
+            outcome = item if isinstance(item, Exception) else next(labels)
+            if isinstance(outcome, Exception):
+                bad += 1
+                reason = reason_of(outcome, "event")
+                err.print(f"line {number}: {reason}", markup=False, highlight=False)
+                record: dict[str, Any] = {"error": reason, "line": number}
+            else:
+                record = item[0]  # type: ignore[index]
+                record.update(outcome.model_dump(mode="json"))
+            sink.write(orjson.dumps(record) + b"\n")
+        numbers.clear()
+        decoded.clear()
+
     for number, line in enumerate(source, start=1):
+        numbers.append(number)
         try:
-            if not line.strip():
-                raise ValueError("empty line")
-            record = classify_line(line, classifier)
+            decoded.append(_decode(line))
         except Exception as exc:  # a bad line is reported, never fatal
-            bad += 1
-            reason = reason_of(exc, "event")
-            err.print(f"line {number}: {reason}", markup=False, highlight=False)
-            record = {"error": reason, "line": number}
-        sink.write(orjson.dumps(record) + b"\n")
+            decoded.append(exc)
+        if len(decoded) == BATCH:
+            flush()
+    flush()
     return bad
 
 
@@ -98,14 +124,22 @@ def _risk_confusion(report: Report) -> Table:
 
 
 def evaluate_file(
-    file: Annotated[Path, typer.Argument(help="Labelled JSONL (event + expected + split).")],
-    split: Annotated[str, typer.Option(help="Which split to score: holdout, tune or all.")] = "all",
+    file: Annotated[Path | None, typer.Argument(
+        help="Labelled JSONL (event + expected); default: the corpus's test split.")] = None,
+    split: Annotated[str, typer.Option(
+        help="Corpus split (train, dev, test), or the lines of FILE whose split matches "
+             "(all: every line).")] = "test",
 ) -> None:
     """Per-label precision/recall/F1 and confusion matrices of the default classifier."""
-    if split not in {"holdout", "tune", "all"}:
-        raise typer.BadParameter("split must be holdout, tune or all", param_hint="--split")
-    report = evaluate(load_cases(file, split), default_classifier())
-    out.print(f"[bold]{file}[/bold] split={split} cases={report.cases}")
+    if file is None:
+        if split not in SPLITS:
+            raise typer.BadParameter(f"split must be one of {', '.join(SPLITS)}",
+                                     param_hint="--split")
+        cases, source = load_split(split), f"corpus split={split}"
+    else:
+        cases, source = load_cases(file, "all" if split == "test" else split), str(file)
+    report = evaluate(cases, default_classifier())
+    out.print(f"[bold]{escape(source)}[/bold] cases={report.cases}")
     out.print(_scores_table("Sentiment", dict(report.sentiment)))
     out.print(
         _confusion_table(
@@ -122,3 +156,34 @@ def evaluate_file(
         f"sentiment macro-F1 = [bold]{report.sentiment_macro_f1:.3f}[/bold]   "
         f"intent accuracy = [bold]{report.intent_accuracy:.3f}[/bold]"
     )
+    if file is None:
+        out.print(_hard_negatives_table(cases, split))
+
+
+def _hard_negatives_table(cases: list[Case], split: str) -> Table:
+    """How many of the split's hard negatives for each risk got that risk anyway."""
+    table = Table("risk", "hard negatives", "flagged", "share",
+                  title="Hard negatives (messages written to look like a risk they are not)")
+    by_id = {case.event.event_id: case for case in cases}
+    classifier = default_classifier()
+    for risk, ids in sorted(hard_negatives(split).items()):
+        chosen = [by_id[i].event for i in sorted(ids) if i in by_id]
+        flagged = sum(risk in (r.value for r in labels.risks)
+                      for labels in classifier.classify_batch(chosen))
+        table.add_row(risk, str(len(chosen)), str(flagged),
+                      f"{flagged / len(chosen):.1%}" if chosen else "-")
+    return table
+
+
+def train(
+    out_path: Annotated[Path, typer.Option("--out", help="Where to write the artifact.")]
+    = ARTIFACT,
+) -> None:
+    """Rebuild the classifier artifact from the corpus (train and dev splits) and the
+    pinned encoder; needs the ``train`` extra."""
+    from streams.classify.training import train as build
+
+    metadata = build(out_path, progress=lambda line: err.print(line, highlight=False))
+    err.print(f"wrote {out_path} ({out_path.stat().st_size / 1e6:.1f} MB), "
+              f"{metadata['cases']} cases", highlight=False)
+    out.print_json(orjson.dumps(metadata["dev"]).decode())

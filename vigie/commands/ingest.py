@@ -245,7 +245,7 @@ def webhook(
                                       )] = False,
 ) -> None:
     """Serve the webhook receiver: verified deliveries are published to raw.<platform>."""
-    from ingest.webhook import serve
+    from ingest.webhook import UnsafeConfiguration, serve
 
     settings = load_settings()
     updates = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
@@ -260,5 +260,8 @@ def webhook(
 
     try:
         asyncio.run(serve(settings, ready=ready))
+    except UnsafeConfiguration as refused:
+        err.print(f"refusing to start: {refused}", markup=False, highlight=False)
+        raise typer.Exit(2) from None
     except KeyboardInterrupt:
         err.print("stopped")

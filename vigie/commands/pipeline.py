@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
+import re
 import signal
 from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from sinks.clickhouse import connect
 from sinks.migrate import migrate as apply_migrations
@@ -70,17 +72,41 @@ def _log_task_stacks(loop: asyncio.AbstractEventLoop) -> None:
     logging.getLogger("vigie.worker").warning("coroutine stacks:\n%s", out.getvalue())
 
 
-def sql(query: Annotated[str, typer.Argument(help="SQL to run on the configured ClickHouse.")]
-        ) -> None:
-    """Run one query on the configured ClickHouse (server or embedded) and print a table."""
-    ch = connect(load_settings().clickhouse)
+# Characters that drive a terminal rather than show: C0/C1 controls (escape sequences
+# start with ESC), zero-width and bidirectional formatting marks.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
+
+
+def literal(value: object) -> Text:
+    """``value`` shown as it is: never read as Rich markup, and control characters
+    written as escapes (``\\x1b``, ``\\n``, ``\\u202e``) so they cannot reach the terminal."""
+    shown = _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode(), str(value))
+    return Text(shown)
+
+
+def sql(
+    query: Annotated[str, typer.Argument(help="SQL to run on the configured ClickHouse.")],
+    write: Annotated[bool, typer.Option(
+        "--write", help="Allow writes and schema changes (read-only otherwise).")] = False,
+) -> None:
+    """Run one query on the configured ClickHouse (server or embedded) and print a table.
+
+    The connection is read-only (``readonly=1``) unless ``--write`` is given; values are
+    printed literally (message texts are data, never markup or terminal codes)."""
     try:
-        result = ch.query(query)
-    finally:
-        ch.close()
-    table = Table(*result.columns)
+        ch = connect(load_settings().clickhouse, readonly=not write)
+        try:
+            result = ch.query(query)
+        finally:
+            ch.close()
+    except Exception as exc:  # the query's error, for the person who typed it
+        Console(stderr=True).print(literal(f"error: {exc}"))
+        raise typer.Exit(1) from None
+    table = Table()
+    for column in result.columns:
+        table.add_column(literal(column))
     for row in result.rows:
-        table.add_row(*(str(v) for v in row))
+        table.add_row(*(literal(v) for v in row))
     console.print(table)
 
 
