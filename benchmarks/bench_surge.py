@@ -1,9 +1,10 @@
-"""Offline throughput of the surge chain on one core: ``python benchmarks/bench_surge.py``.
+"""Offline surge throughput on one core: ``python benchmarks/bench_surge.py [NAME...]``.
 
-Events of a scripted scenario are generated first (not timed), then replayed
+Events of each scripted scenario named (default ``noisy_day``; ``all``: the six) are
+generated first (not timed), then replayed
 through (1) the detector alone and (2) the whole chain the stream runs after
 classify: exact dedup, near-dup, term extraction and detector. Prints events/s
-with the machine it ran on. A benchmark, not a test: numbers vary by machine.
+with the machine it ran on and its load. A benchmark, not a test: numbers vary by machine.
 """
 
 from __future__ import annotations
@@ -14,11 +15,12 @@ import sys
 import time
 from typing import Any
 
-from ingest.scenarios import scenario
+from ingest.scenarios import SCENARIOS, scenario
 from streams.dedupe import tokenize
 from streams.surge.detector import SurgeDetector
 from streams.surge.pipeline import SurgePipeline
 from streams.surge.terms import salient_terms
+from vigie.bench.report import cpu_model
 
 
 def _rows(name: str) -> list[dict[str, Any]]:
@@ -32,13 +34,10 @@ def _rows(name: str) -> list[dict[str, Any]]:
     ]
 
 
-def main() -> None:
-    name = sys.argv[1] if len(sys.argv) > 1 else "noisy_day"
+def _bench(name: str) -> None:
     rows = _rows(name)
     terms = [salient_terms(tokenize(r["text"])) if r["polarity"] != "neutral" else ()
              for r in rows]
-    print(f"python {platform.python_version()} on {platform.machine()}, "
-          f"{platform.processor() or platform.platform()}, {os.cpu_count()} CPUs")
     print(f"scenario {name}: {len(rows):,} events over two days of event time")
 
     detector = SurgeDetector()
@@ -47,7 +46,7 @@ def main() -> None:
         detector.observe(row["ts"], row["brand"], row["platform"], row["polarity"],
                          row["event_id"], terms=words, followers=row["followers"])
     elapsed = time.perf_counter() - started
-    print(f"detector alone (terms given):        {len(rows) / elapsed:>10,.0f} events/s")
+    print(f"  detector alone (terms given):        {len(rows) / elapsed:>10,.0f} events/s")
 
     pipeline = SurgePipeline()
     started = time.perf_counter()
@@ -57,7 +56,18 @@ def main() -> None:
             brand=row["brand"], text=row["text"], author=row["author"],
             followers=row["followers"], polarity=row["polarity"])
     elapsed = time.perf_counter() - started
-    print(f"dedup + near-dup + terms + detector: {len(rows) / elapsed:>10,.0f} events/s")
+    print(f"  dedup + near-dup + terms + detector: {len(rows) / elapsed:>10,.0f} events/s")
+
+
+def main() -> None:
+    names = sys.argv[1:] or ["noisy_day"]
+    if names == ["all"]:
+        names = list(SCENARIOS)
+    print(f"python {platform.python_version()} on {platform.machine()}, {cpu_model()}, "
+          f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} (1 min)")
+    for name in names:
+        _bench(name)
+    print(f"load average at the end {os.getloadavg()[0]:.2f} (1 min)")
 
 
 if __name__ == "__main__":

@@ -61,6 +61,8 @@ from streams.pipeline import (
 )
 from streams.route import route_alert
 from streams.status import OVERDUE_SQL, escalation, overdue_count, parse_status
+from streams.surge.history import warm_start
+from streams.surge.observation import Observation
 from streams.timers import periodic
 from streams.web import consumer_lag
 from vigie.kafka import group_committed
@@ -459,19 +461,28 @@ def register_agents(app: faust.App, services: Services) -> None:
         metrics.count("written", len(out.classified))
         metrics.count("tasks", len(out.tasks))
 
+    async def rows(sql: str, params: dict[str, Any]) -> list[list[Any]]:
+        return (await services.writer.query(sql, params)).rows
+
     async def handle_surge(stream: faust.Stream[Any],
                            events: Sequence[EventT[Any]]) -> Completion:
         surge = services.tables.surge
         detector = surge.detector()
         alerts: list[Alert] = []
         letters: list[DeadLetter] = []
+        batches: list[list[Observation]] = []
         for event in events:
             try:
-                observations = decode_observations(event.value or b"")
+                batches.append(decode_observations(event.value or b""))
             except Exception as exc:  # a foreign record on the feed: kept, not fatal
                 letters.append(_dead_letter(event, exc, "surge"))
-                continue
-            for observation in observations:
+        first = min((o.ts for batch in batches for o in batch), default=None)
+        if detector.empty and first is not None and settings.surge.history_days:
+            learned = await warm_start(detector, rows, int(first // 60),
+                                       settings.surge.history_days)
+            log.info("surge detector warm start: %d minutes of counts from ClickHouse", learned)
+        for batch in batches:
+            for observation in batch:
                 alerts.extend(observation.feed(detector))
         # 1. State changes of the batch go to the changelog (under the feed's partition).
         with _current_event_kept(stream):

@@ -166,6 +166,7 @@ class NearDup:
     dup_cluster: str
     dup_count: int
     spam_wave: bool
+    wave_head: int = 0  # earlier, untagged copies this event turned into a wave
 
 
 # cluster record (JSON list): [fingerprint, first_ts, last_ts, count, [[author, ts], ...]]
@@ -194,7 +195,7 @@ class NearDuplicateIndex:
         window: float = 3600.0,
         max_distance: int = 3,
         min_tokens_fuzzy: int = 6,
-        wave_authors: int = 8,
+        wave_authors: int = 4,
         wave_window: float = 300.0,
         wave_min_tokens: int = 6,
         max_clusters: int = 500_000,
@@ -236,6 +237,7 @@ class NearDuplicateIndex:
             f"{prefix}|{band}|{fp >> (band * _BAND_BITS) & 0xFFFF}" for band in range(_BANDS)
         ]
         cluster_key = self._find(prefix, fp, keys, len(tokens) >= self.min_tokens_fuzzy)
+        others = 0  # other authors of the cluster within the wave window
         if cluster_key is None:
             cluster_key = f"{prefix}|{event_id}"
             record: list[Any] = [fp, ts, ts, 1, [[author, ts]]]
@@ -245,13 +247,16 @@ class NearDuplicateIndex:
             record[_COUNT] += 1
             horizon = self.memory.watermark - self.wave_window
             authors = [p for p in record[_AUTHORS] if p[1] >= horizon and p[0] != author]
+            others = len(authors)
             authors.append([author, ts])
             record[_AUTHORS] = authors[-(2 * self.wave_authors) :]
         self.clusters[cluster_key] = record
         for key in keys:
             self.buckets[key] = cluster_key
-        wave = len(record[_AUTHORS]) >= self.wave_authors and len(tokens) >= self.wave_min_tokens
-        return NearDup(cluster_key.split("|", 1)[1], record[_COUNT], wave)
+        wave = others + 1 >= self.wave_authors and len(tokens) >= self.wave_min_tokens
+        # The event that makes the wave also claims the copies before it, untagged so far.
+        head = others if wave and others + 1 == self.wave_authors else 0
+        return NearDup(cluster_key.split("|", 1)[1], record[_COUNT], wave, head)
 
     def _forget_buckets(self, dropped: list[str]) -> None:
         """The LSH buckets of the clusters a sweep dropped."""

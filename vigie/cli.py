@@ -35,6 +35,7 @@ app.command("eval")(classify.evaluate_file)
 app.command("train")(classify.train)
 app.command("detect")(surge.detect)
 app.command("eval-surge")(surge.eval_surge)
+app.command("history")(surge.history)
 app.command("schemas")(schemas.schemas)
 app.command("bench")(bench.bench)
 

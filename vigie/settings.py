@@ -166,6 +166,17 @@ class DedupSettings(BaseModel):
     near_window_s: float = Field(default=3600.0, gt=0)
 
 
+class SurgeSettings(BaseModel):
+    """The surge detector's warm start."""
+
+    history_days: int = Field(
+        default=14, ge=0,
+        description="Days of per-minute counts (ClickHouse events_per_minute) a worker "
+        "whose detector state is empty learns its baselines from before its first event; "
+        "0: none (the detector then forecasts from its first hour, seasonally from its "
+        "first day).")
+
+
 class SlaSettings(BaseModel):
     """Response deadlines: minutes per priority (overridable per platform), counted in
     support hours except for the priorities answered around the clock."""
@@ -292,6 +303,7 @@ class Settings(BaseSettings):
     sink: SinkSettings = SinkSettings()
     sla: SlaSettings = SlaSettings()
     dedup: DedupSettings = DedupSettings()
+    surge: SurgeSettings = SurgeSettings()
     webhook: WebhookSettings = WebhookSettings()
     console: ConsoleSettings = ConsoleSettings()
     brands_file: Path | None = Field(

@@ -3,27 +3,36 @@
 The stream calls :meth:`SurgeDetector.observe` once per deduplicated, classified
 event; it returns the alerts that closing minutes produced (usually none). A minute
 closes once the watermark (newest event time seen) passes its end plus
-``lateness``; later events for it are counted in ``late`` and ignored.
+``lateness``; later events for it are counted in ``late`` and ignored. A detector
+with no state can first learn from per-minute counts (:meth:`SurgeDetector.preload`,
+the warm start of :mod:`.history`).
 
 State (all injected ``MutableMapping``s of JSON-able values, ``dict`` by default):
 
 - ``buckets``: ``"<minute>|<brand>|<polarity>"`` → the minute's counts per platform
-  (raw and without spam waves), term counts, top-reach event and samples. Kept
-  ``retention`` minutes after closing, for explanations.
-- ``series``: ``"b|<brand>|<polarity>"`` and ``"p|<platform>"`` → seasonal baseline,
-  dispersion, recent rings and the open incident, if any.
+  (raw and without spam waves), spam-wave messages taken back (``r``), term counts,
+  top-reach event and samples. Kept ``retention`` minutes after closing, for
+  explanations.
+- ``series``: ``"b|<brand>|<polarity>"`` and ``"p|<platform>"`` → baselines (recent
+  level, seasonal profile), dispersion, recent rings and the open incident, if any.
 - ``profiles``: ``"t|<brand>|<polarity>"`` / ``"p|<brand>|<polarity>"`` → long-run
   term / platform frequencies, to say what is unusual in an incident.
-- ``meta``: watermark, last closed minute, bucket registry, open silence incident.
+- ``meta``: watermark, last closed minute, bucket registry, open silence incident,
+  and the pooled profile of all brands (the daily shape every series is forecast with).
 
 Spikes are scored per brand and polarity (negative, positive) over all platforms,
-silences per platform. A window of the last 1, 3, 10 or 30 minutes opens an
-incident when its count is at least ``min_count``, at least ``min_ratio`` × the
-baseline, and its quasi-Poisson tail probability against the baseline (raised by
-``margin`` for baseline uncertainty) is below 10^-``open_score``. The incident
-stays open until the 10-minute count has been back within two standard deviations
-of the baseline, and no window scores ``keep_score`` any more, for ``quiet_minutes``
-minutes (hysteresis: no flapping, no second open for the tail of the same surge).
+silences per platform. Each series forecasts its minutes (:mod:`.baseline`); a
+window of the last 1, 3, 10 or 30 minutes is compared with the forecast corrected
+by the series' peers over the same minutes (:mod:`.reference`), and opens an
+incident when its count is at least ``min_count``, at least ``min_ratio`` × expected,
+and its negative binomial tail probability (expected raised by ``margin``) is below
+10^-``open_score``. A platform is silent when a window holds at most
+``silence_ratio`` of its expected count, alone or with other platforms quiet at
+once. A spike stays open until the 10-minute count has been back within two
+standard deviations of expected, and no window scores ``keep_score`` any more, for
+``quiet_minutes`` minutes (hysteresis: no flapping, no second open for the tail of
+the same surge); it then resolves. While open, its brand's series and the platforms
+learn nothing.
 """
 
 from __future__ import annotations
@@ -45,13 +54,15 @@ from schemas.alerts import (
 )
 from schemas.events import Platform
 from streams.surge import baseline as bl
-from streams.surge.stats import surprise_above, surprise_below
+from streams.surge.reference import Recent, Window
+from streams.surge.stats import nb_surprise_above, nb_surprise_below
 
 POLARITIES = ("negative", "neutral", "positive")
 SCORED = frozenset({"negative", "positive"})
 
 Bucket = dict[str, Any]
 Incident = dict[str, Any]
+Count = tuple[int, str | None, str, str, float]  # minute, brand, platform, polarity, messages
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,16 +75,17 @@ class SurgeConfig:
     min_count: int = 8
     min_ratio: float = 1.3
     margin: float = 0.1
-    level_bounds: tuple[float, float] = (0.7, 1.3)
-    level_min_expected: float = 60.0
+    mix_error: float = 0.05
     keep_score: float = 3.0
     quiet_minutes: int = 15
     update_every: int = 5
     update_growth: float = 1.5
     silence_windows: tuple[int, ...] = (2, 3, 4, 6, 10, 20)
     silence_score: float = 6.0
-    silence_ratio: float = 0.2
+    silence_ratio: float = 0.1
     silence_min_expected: float = 15.0
+    silence_group_min: float = 2.0  # expected messages of a platform quiet with others
+    silence_member_score: float = 1.0  # its own surprise, at least
     recovery_minutes: int = 5
     retention: int = 60
     profile_half_life: float = 3 * 1440.0
@@ -122,6 +134,7 @@ class SurgeDetector:
         self._closed: int | None = self.meta.get("closed")
         self._next_close = self._close_time()
         self._closing: dict[str, bl.Series] = {}  # series being updated by _close
+        self._shape: bl.DailyShape | None = None  # kept across minutes: it changes daily
 
     # --- per event ---------------------------------------------------------------
 
@@ -136,11 +149,14 @@ class SurgeDetector:
         terms: Iterable[str] = (),
         followers: int = 0,
         discounted: bool = False,
+        retract: int = 0,
     ) -> list[Alert]:
         """Count one event (epoch seconds, event time); returns alerts fired meanwhile.
 
         ``discounted`` events (near-duplicate spam waves) count for platform volume
-        but not for spikes, terms, samples or origin.
+        but not for spikes, terms, samples or origin. ``retract``: earlier messages of
+        the brand and polarity this event revealed as a spam wave, taken back from the
+        spike counts in this minute (its windows then net them out).
         """
         minute = int(ts // 60)
         if self._closed is None:
@@ -160,6 +176,8 @@ class SurgeDetector:
         if counts is None:
             counts = bucket["n"][platform] = [0, 0]
         counts[0] += 1
+        if retract:
+            bucket["r"] = bucket.get("r", 0) + retract
         if not discounted:
             counts[1] += 1
             term_counts = bucket["t"]
@@ -180,6 +198,45 @@ class SurgeDetector:
     @property
     def watermark(self) -> float:
         return self._wm
+
+    @property
+    def empty(self) -> bool:
+        """Nothing seen or learned yet: a new deployment, or a state that was lost."""
+        return self._closed is None
+
+    def preload(self, counts: Iterable[Count]) -> int:
+        """Learn baselines from per-minute message counts, as if those minutes had been
+        observed, without raising alerts (a warm start, see :mod:`.history`).
+
+        ``counts`` are (epoch minute, brand or None, platform, polarity, messages) rows
+        of minutes after the last one closed and before any event still to come;
+        minutes between the first and the last row without rows are quiet minutes.
+        May be called several times, each with later minutes. Returns the minutes
+        learned.
+        """
+        by_minute: dict[int, list[Count]] = {}
+        for row in counts:
+            if self._closed is None or row[0] > self._closed:
+                by_minute.setdefault(row[0], []).append(row)
+        if not by_minute:
+            return 0
+        first, last = min(by_minute), max(by_minute)
+        if self._closed is not None:
+            first = self._closed + 1
+        for minute in range(first, last + 1):
+            brand_counts: dict[str, float] = {}
+            platform_counts: dict[str, float] = {}
+            for _, brand, platform, polarity, n in by_minute.get(minute, ()):
+                platform_counts[platform] = platform_counts.get(platform, 0.0) + n
+                if brand:
+                    for pol in POLARITIES:
+                        brand_counts.setdefault(f"b|{brand}|{pol}", 0.0)
+                    brand_counts[f"b|{brand}|{polarity}"] += n
+            self._step(minute, brand_counts, platform_counts, score=False)
+        self._closed = last
+        self.meta["closed"] = last
+        self._next_close = self._close_time()
+        return last - first + 1
 
     # --- minute closing ----------------------------------------------------------
 
@@ -215,14 +272,29 @@ class SurgeDetector:
             if bucket is None:
                 continue
             _, brand, polarity = key.split("|")
-            kept = 0
-            for platform, (raw, eff) in bucket["n"].items():
-                platform_counts[platform] = platform_counts.get(platform, 0) + raw
+            # A platform's volume leaves out spam waves and the brand incidents it
+            # carries: they would make it look busier than usual, then silent once over.
+            surging = (self._series(f"b|{brand}|{polarity}")["inc"] is not None
+                       if brand else False)
+            kept = -bucket.get("r", 0)
+            for platform, (_, eff) in bucket["n"].items():
+                if not surging:
+                    platform_counts[platform] = platform_counts.get(platform, 0) + eff
                 kept += eff
             if brand:
                 for pol in POLARITIES:
                     brand_counts.setdefault(f"b|{brand}|{pol}", 0)
                 brand_counts[f"b|{brand}|{polarity}"] = kept
+        alerts = self._step(minute, brand_counts, platform_counts, score=True)
+        self._expire(minute - cfg.retention, registry)
+        return alerts
+
+    def _step(
+        self, minute: int, brand_counts: dict[str, float], platform_counts: dict[str, float],
+        *, score: bool,
+    ) -> list[Alert]:
+        """One closed minute of every series: forecast, score (if ``score``), learn."""
+        cfg = self.config
         states = {key: self._series(key) for key in self.series}
         self._closing = states
         for key in brand_counts:
@@ -230,32 +302,54 @@ class SurgeDetector:
         for platform in platform_counts:
             states.setdefault(f"p|{platform}", bl.new_series())
 
-        expected: dict[str, float | None] = {}
+        pooled = self.meta.get("pooled") or bl.new_series()
+        shape = self._shape
+        if shape is None or shape.pooled is not pooled:
+            shape = self._shape = bl.DailyShape(pooled, cfg.baseline)
+        now = shape(minute)
+        forecasts: dict[str, bl.Forecast | None] = {}
         for key, state in states.items():
             count = brand_counts.get(key, 0) if key[0] == "b" else platform_counts.get(key[2:], 0)
-            mu = bl.expected(state, minute, cfg.baseline)
-            expected[key] = mu
-            bl.push(state, count, count if mu is None else mu, cfg.baseline)
+            forecast = bl.forecast(state, minute, now, cfg.baseline)
+            forecasts[key] = forecast
+            bl.push(state, count, count if forecast is None else forecast.mean, cfg.baseline)
 
-        levels = self._levels(states)
         alerts: list[Alert] = []
-        for key, state in states.items():
-            if key[0] == "b" and expected[key] is not None and key.rsplit("|", 1)[1] in SCORED:
-                alert = self._spike(key, state, minute, levels.get(key, (1.0, 0.0)))
-                if alert is not None:
-                    alerts.append(alert)
-        platform_states = {k[2:]: s for k, s in states.items() if k[0] == "p"}
-        alerts.extend(self._silence(platform_states, expected, minute))
+        if score:
+            recent = Recent(states, [k for k, st in states.items() if st["inc"] is None],
+                            cfg.mix_error, outage=bool(self.meta.get("silence")))
+            for key, state in states.items():
+                forecast = forecasts[key]
+                if key[0] == "b" and forecast is not None and key.rsplit("|", 1)[1] in SCORED:
+                    alert = self._spike(key, state, minute, forecast, recent)
+                    if alert is not None:
+                        alerts.append(alert)
+            alerts.extend(self._silence(states, forecasts, minute, recent))
 
-        silenced = set((self.meta.get("silence") or {}).get("platforms", ()))
+        # Silent platforms do not learn, nor does a brand in an incident, in any of its
+        # series: a crisis brings neutral questions too, and a sibling that learned them
+        # would then look too quiet. Nor do the platforms while a brand is in one: its
+        # neutral messages are on them.
+        frozen = {f"p|{p}" for p in (self.meta.get("silence") or {}).get("platforms", ())}
+        frozen |= {k.rsplit("|", 1)[0] for k, st in states.items() if k[0] == "b" and st["inc"]}
+        if any(k[0] == "b" for k in frozen):
+            frozen |= {k for k in states if k[0] == "p"}
+        total = 0.0
         for key, state in states.items():
-            if state["inc"] is None and key[2:] not in silenced:
-                bl.learn(state, minute, state["x"][-1], expected[key], cfg.baseline)
+            if (key.rsplit("|", 1)[0] if key[0] == "b" else key) not in frozen:
+                forecast = forecasts[key]
+                count = state["x"][-1]
+                bl.learn(state, minute, count, None if forecast is None else forecast.mean,
+                         cfg.baseline)
+                bl.hold(state, minute, count, shape, cfg.baseline)
                 if key[0] == "b":
+                    total += count
                     self._learn_profiles(key, minute)
             self.series[key] = state
+        # Every brand's messages together: the daily shape all series are forecast with.
+        bl.learn(pooled, minute, total, bl.expected(pooled, minute, cfg.baseline), cfg.baseline)
+        self.meta["pooled"] = pooled
         self._closing = {}
-        self._expire(minute - cfg.retention, registry)
         return alerts
 
     def _learn_profiles(self, series_key: str, minute: int) -> None:
@@ -290,103 +384,87 @@ class SurgeDetector:
 
     # --- spikes ------------------------------------------------------------------
 
-    def _levels(self, states: dict[str, bl.Series]) -> dict[str, tuple[float, float]]:
-        """Today's level of each brand series, read from the brand's other polarities.
-
-        Returns (factor, expected events it was read from) per series key.
-
-        A brand busier (or quieter) than usual today is so in every polarity; the
-        other polarities' last hour against their baselines measures it without
-        being moved by this series' own surge. Series in an incident do not vote.
-        """
-        cfg = self.config
-        votes: dict[str, dict[str, tuple[float, float]]] = {}
-        for key, state in states.items():
-            if key[0] == "b" and state["inc"] is None:
-                _, brand, polarity = key.split("|")
-                votes.setdefault(brand, {})[polarity] = bl.window(state, cfg.baseline.ring)
-        levels = {}
-        for brand, by_polarity in votes.items():
-            for polarity in SCORED:
-                others = [v for p, v in by_polarity.items() if p != polarity]
-                seen, usual = sum(v[0] for v in others), sum(v[1] for v in others)
-                if usual >= cfg.level_min_expected:
-                    low, high = cfg.level_bounds
-                    factor = min(high, max(low, seen / usual))
-                    levels[f"b|{brand}|{polarity}"] = (factor, usual)
-        return levels
-
     def _best_window(
-        self, state: bl.Series, minute: int, level: tuple[float, float]
-    ) -> tuple[float, int, float, float]:
-        """(score, window, observed, expected) of the most surprising window.
+        self, key: str, state: bl.Series, forecast: bl.Forecast, recent: Recent
+    ) -> tuple[float, Window | None]:
+        """(score, window) of the most surprising window (see :mod:`.reference`).
 
-        The variance of a window's count is the series' dispersion × its mean, plus
-        the uncertainty of the baseline itself (learned from ``days`` days of the
-        same hours, and scaled by a level read from ``level[1]`` expected events),
-        which matters for long windows and young baselines. The score is the
-        window's surprise plus ``0.5 * log10(width)``: long windows overlap heavily
-        (fewer independent tests a day), so they may open a little lower.
+        The score is the window's negative binomial surprise plus ``0.5 *
+        log10(width)``: long windows overlap heavily (fewer independent tests a day),
+        so they may open a little lower.
         """
         cfg = self.config
         phi = bl.dispersion(state)
-        factor, votes = level
-        days = bl.history_days(state, minute, cfg.baseline)
-        best = (0.0, 0, 0.0, 0.0)
+        best: tuple[float, Window | None] = (0.0, None)
         for width in cfg.windows:
             if len(state["x"]) < width:
                 break
-            observed, mu = bl.window(state, width)
-            mu *= factor
-            if observed < cfg.min_count or observed < mu * cfg.min_ratio:
+            if recent(key, width)[0] < cfg.min_count:
                 continue
-            spread = phi + width / (60.0 * days) + (mu / votes if votes else 0.0)
-            score = surprise_above(observed, mu * (1.0 + cfg.margin), spread)
+            win = recent.window(key, width, forecast)
+            if win.observed < win.expected * cfg.min_ratio:
+                continue
+            score = nb_surprise_above(win.observed, win.expected * (1.0 + cfg.margin), phi,
+                                      win.rel)
             score += 0.5 * math.log10(width)
             if score > best[0]:
-                best = (score, width, observed, mu)
+                best = (score, win)
         return best
 
     def _spike(
-        self, key: str, state: bl.Series, minute: int, level: tuple[float, float]
+        self, key: str, state: bl.Series, minute: int, forecast: bl.Forecast, recent: Recent
     ) -> Alert | None:
         cfg = self.config
-        score, width, observed, mu = self._best_window(state, minute, level)
+        score, win = self._best_window(key, state, forecast, recent)
         incident: Incident | None = state["inc"]
-        recent, recent_mu = bl.window(state, 10)
+        ten = recent.window(key, 10, forecast)
+        factor = ten.expected / ten.forecast if ten.forecast > 0.0 else 1.0
         if incident is None:
-            if score < cfg.open_score:
+            if score < cfg.open_score or win is None:
                 return None
             _, brand, polarity = key.split("|")
-            start = minute - width + 1
+            scale = win.expected / max(win.forecast, 1e-9)
+            xs, mus = state["x"][-win.width:], state["mu"][-win.width:]
+            lead = 0  # the window's first minutes at or below expectation are not the surge
+            while lead < win.width - 1 and xs[lead] <= mus[lead] * scale:
+                lead += 1
+            start = minute - win.width + 1 + lead
             incident = {
                 "id": f"spike-{brand}-{polarity}-{_at(start):%Y%m%dT%H%M}",
                 "brand": brand, "polarity": polarity, "start": start, "seq": 0,
-                "count": observed, "baseline": mu, "score": score,
-                "traj": [[start + i, x, m] for i, (x, m) in enumerate(
-                    zip(state["x"][-width:], state["mu"][-width:], strict=True))],
-                "peak": [recent, recent_mu], "ratio": observed / max(mu, 1.0),
+                "count": sum(xs[lead:]), "baseline": sum(mus[lead:]) * scale, "score": score,
+                "traj": [[start + i, x, m * scale] for i, (x, m) in enumerate(
+                    zip(xs[lead:], mus[lead:], strict=True))],
+                "peak": [ten.observed, ten.expected],
+                "ratio": win.observed / max(win.expected, 1.0),
                 "quiet": 0, "last": minute, "origin": None,
             }
             state["inc"] = incident
+            # None of its minutes may teach the brand (any polarity: neutral questions
+            # come with a crisis) or the platforms carrying it; it may have been rising
+            # before the window that opened it, so every queued minute goes.
+            for key in [f"b|{brand}|{pol}" for pol in POLARITIES] + [
+                    k for k in self._closing if k[0] == "p"]:
+                bl.release(self._series(key), minute - cfg.baseline.guard)
             return self._spike_alert(incident, state, minute, AlertStatus.OPEN)
 
-        x, m = state["x"][-1], state["mu"][-1]
+        x, m = state["x"][-1], state["mu"][-1] * factor
         incident["count"] += x
         incident["baseline"] += m
         incident["traj"] = [*incident["traj"][-239:], [minute, x, m]]
         incident["score"] = score
-        if score > 0.0:
-            incident["ratio"] = max(incident["ratio"], observed / max(mu, 1.0))
-        spread = 2.0 * math.sqrt(max(recent_mu, 1.0) * bl.dispersion(state))
-        quiet = score < cfg.keep_score and recent <= recent_mu * (1.0 + cfg.margin) + spread
+        if win is not None:
+            incident["ratio"] = max(incident["ratio"], win.observed / max(win.expected, 1.0))
+        variance = max(ten.expected, 1.0) * bl.dispersion(state) + ten.rel * ten.expected**2
+        quiet = (score < cfg.keep_score
+                 and ten.observed <= ten.expected * (1.0 + cfg.margin) + 2.0 * math.sqrt(variance))
         incident["quiet"] = incident["quiet"] + 1 if quiet else 0
         if incident["quiet"] >= cfg.quiet_minutes:
             state["inc"] = None
             return self._spike_alert(incident, state, minute, AlertStatus.RESOLVED)
-        grown = recent >= incident["peak"][0] * cfg.update_growth
+        grown = ten.observed >= incident["peak"][0] * cfg.update_growth
         if grown:
-            incident["peak"] = [recent, recent_mu]
+            incident["peak"] = [ten.observed, ten.expected]
         if grown and minute - incident["last"] >= cfg.update_every:
             return self._spike_alert(incident, state, minute, AlertStatus.UPDATE)
         return None
@@ -479,35 +557,117 @@ class SurgeDetector:
 
     # --- silences ----------------------------------------------------------------
 
-    def _silent(self, state: bl.Series) -> tuple[float, int, float, float] | None:
+    def _silent(
+        self, key: str, state: bl.Series, forecast: bl.Forecast, recent: Recent
+    ) -> tuple[float, Window] | None:
         cfg = self.config
         phi = bl.dispersion(state)
         for width in cfg.silence_windows:
             if len(state["x"]) < width:
                 break
-            observed, mu = bl.window(state, width)
-            if mu < cfg.silence_min_expected or observed > cfg.silence_ratio * mu:
+            observed, mu = recent(key, width)
+            if observed > 2.0 * cfg.silence_ratio * mu:  # cannot be quiet, whatever the peers
                 continue
-            score = surprise_below(observed, mu * (1.0 - cfg.margin), phi)
+            win = recent.window(key, width, forecast)
+            if win.expected < cfg.silence_min_expected \
+                    or win.observed > cfg.silence_ratio * win.expected:
+                continue
+            score = nb_surprise_below(win.observed, win.expected * (1.0 - cfg.margin), phi,
+                                      win.rel)
             if score >= cfg.silence_score:
-                return score, width, observed, mu
+                return score, win
         return None
+
+    def _hushed(self, warm: dict[str, tuple[str, bl.Series, bl.Forecast]], voters: Recent,
+                exclude: set[str]) -> set[str]:
+        """Platforms far below what their peers say over some silence window (p <= 1 %,
+        not yet significant enough to open): they must not vote for each other. Not
+        lower: small platforms at zero by chance would leave only the busier peers."""
+        cfg = self.config
+        hushed = set()
+        for platform, (key, state, forecast) in warm.items():
+            if platform in exclude:
+                continue
+            for width in cfg.silence_windows:
+                if len(state["x"]) < width:
+                    break
+                observed, mu = voters(key, width)
+                if observed > 2.0 * cfg.silence_ratio * mu:  # cannot be, whatever the peers
+                    continue
+                win = voters.window(key, width, forecast)
+                if win.expected >= cfg.silence_group_min \
+                        and win.observed <= cfg.silence_ratio * win.expected \
+                        and nb_surprise_below(win.observed, win.expected, bl.dispersion(state),
+                                              win.rel) >= 2.0:
+                    hushed.add(platform)
+                    break
+        return hushed
+
+    def _silent_together(
+        self, warm: dict[str, tuple[str, bl.Series, bl.Forecast]], voters: Recent,
+        exclude: set[str],
+    ) -> dict[str, tuple[float, int, float, float]]:
+        """Platforms quiet at once, each too small to be significant alone: scored as one
+        count (the smallest window where they are), less log10 of the number of groups
+        of that size that could have been picked among the platforms big enough."""
+        cfg = self.config
+        for width in cfg.silence_windows:
+            members: dict[str, tuple[float, Window]] = {}
+            eligible = 0
+            for platform, (key, state, forecast) in warm.items():
+                if platform in exclude or len(state["x"]) < width:
+                    continue
+                observed, mu = voters(key, width)
+                if mu < cfg.silence_group_min:  # counted by its own forecast: cheaper
+                    continue
+                eligible += 1
+                if observed > 2.0 * cfg.silence_ratio * mu:  # cannot be, whatever the peers
+                    continue
+                win = voters.window(key, width, forecast)
+                if win.expected < cfg.silence_group_min \
+                        or win.observed > cfg.silence_ratio * win.expected:
+                    continue
+                score = nb_surprise_below(win.observed, win.expected * (1.0 - cfg.margin),
+                                          bl.dispersion(state), win.rel)
+                if score >= cfg.silence_member_score:
+                    members[platform] = (score, win)
+            if len(members) < 2:
+                continue
+            wins = [w for _, w in members.values()]
+            score = nb_surprise_below(
+                sum(w.observed for w in wins),
+                sum(w.expected for w in wins) * (1.0 - cfg.margin), 1.0, max(w.rel for w in wins))
+            score -= math.log10(math.comb(eligible, len(members)))
+            if score >= cfg.silence_score:
+                return {p: (score, width, w.observed, w.expected) for p, (_, w) in members.items()}
+        return {}
 
     def _silence(
         self,
-        states: dict[str, bl.Series],
-        expected: dict[str, float | None],
+        all_states: dict[str, bl.Series],
+        forecasts: dict[str, bl.Forecast | None],
         minute: int,
+        recent: Recent,
     ) -> list[Alert]:
         cfg = self.config
-        warm = {p: s for p, s in states.items() if expected[f"p|{p}"] is not None}
+        warm = {k[2:]: (k, s, f) for k, s in all_states.items()
+                if k[0] == "p" and (f := forecasts[k]) is not None}
+        states = {k[2:]: s for k, s in all_states.items() if k[0] == "p"}
         incident: Incident | None = self.meta.get("silence")
         current = set(incident["platforms"]) if incident else set()
-        silent = {p: hit for p, s in warm.items() if (hit := self._silent(s)) is not None}
+        # Twice: platforms going quiet together must not vote for each other.
+        voters = recent.without(current)
+        candidates = self._hushed(warm, voters, current)
+        if candidates:
+            voters = recent.without(current | candidates)
+        silent = {p: (hit[0], hit[1].width, hit[1].observed, hit[1].expected)
+                  for p, (k, s, f) in warm.items()
+                  if (hit := self._silent(k, s, f, voters)) is not None}
+        silent.update(self._silent_together(warm, voters, current | set(silent)))
         # The others must be alive over the same minutes the silent ones are quiet.
-        width = max((hit[1] for hit in silent.values()), default=1)
-        others = [s for p, s in warm.items() if p not in silent and p not in current]
-        pairs = [bl.window(s, max(width, 3)) for s in others]
+        width = max([3, *(hit[1] for hit in silent.values())])
+        pairs = [recent(k, width) for p, (k, _, _) in warm.items()
+                 if p not in silent and p not in current]
         seen, usual = sum(p[0] for p in pairs), sum(p[1] for p in pairs)
         if incident is None:
             if not silent or usual <= 0.0 or seen < 0.5 * usual:
@@ -521,6 +681,8 @@ class SurgeDetector:
                 "baseline": sum(h[3] for h in silent.values()),
                 "score": max(h[0] for h in silent.values()), "traj": [],
             }
+            for name in names:
+                bl.release(states[name], start)
             return [self._silence_alert(incident, minute, AlertStatus.OPEN)]
         x = sum(states[p]["x"][-1] for p in current)
         m = sum(states[p]["mu"][-1] for p in current)
@@ -529,7 +691,7 @@ class SurgeDetector:
         incident["traj"] = [*incident["traj"][-239:], [minute, x, m]]
         recovered = all(
             obs >= 0.5 * mu
-            for obs, mu in (bl.window(states[p], cfg.recovery_minutes) for p in current)
+            for obs, mu in (recent(f"p|{p}", cfg.recovery_minutes) for p in current)
         )
         incident["quiet"] = incident["quiet"] + 1 if recovered else 0
         if incident["quiet"] >= cfg.recovery_minutes:
@@ -539,6 +701,8 @@ class SurgeDetector:
         if added:
             incident["platforms"] = sorted(current | set(added))
             incident["score"] = max(incident["score"], *(silent[p][0] for p in added))
+            for name in added:
+                bl.release(states[name], minute - silent[name][1] + 1)
             return [self._silence_alert(incident, minute, AlertStatus.UPDATE)]
         self.meta["silence"] = incident
         return []

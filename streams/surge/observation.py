@@ -27,6 +27,7 @@ class Observation(NamedTuple):
     terms: tuple[str, ...]
     followers: int
     discounted: bool
+    retract: int = 0  # earlier messages of the brand this one revealed as a spam wave
 
     @classmethod
     def of(cls, *, ts: float, brand: str | None, platform: str, polarity: str, event_id: str,
@@ -34,19 +35,22 @@ class Observation(NamedTuple):
         """Terms only matter for polar events (they explain spikes, not volume)."""
         terms = tuple(sorted(salient_terms(tokens))) if polarity != "neutral" else ()
         return cls(ts, brand, platform, polarity, event_id, terms, followers or 0,
-                   near.spam_wave)
+                   near.spam_wave, near.wave_head)
 
     def encode(self) -> bytes:
         return orjson.dumps(list(self))
 
     @classmethod
     def decode(cls, raw: bytes) -> Observation:
-        ts, brand, platform, polarity, event_id, terms, followers, discounted = orjson.loads(raw)
+        """Also reads the records written before ``retract`` existed (eight fields)."""
+        ts, brand, platform, polarity, event_id, terms, followers, discounted, *rest = \
+            orjson.loads(raw)
         return cls(float(ts), brand, str(platform), str(polarity), str(event_id),
-                   tuple(terms), int(followers), bool(discounted))
+                   tuple(terms), int(followers), bool(discounted), int(rest[0]) if rest else 0)
 
     def feed(self, detector: SurgeDetector) -> list[Alert]:
         return detector.observe(
             self.ts, self.brand, self.platform, self.polarity, self.event_id,
             terms=self.terms, followers=self.followers, discounted=self.discounted,
+            retract=self.retract,
         )

@@ -22,7 +22,7 @@ from schemas.alerts import Alert
 from schemas.events import SocialEvent
 from streams.classify import Classifier
 from streams.dedupe import ExactDeduper, NearDup, NearDuplicateIndex, tokenize
-from streams.surge.detector import SurgeDetector
+from streams.surge.detector import Count, SurgeDetector
 from streams.surge.observation import Observation
 
 SentimentOf = Callable[[Mapping[str, Any]], str]
@@ -59,13 +59,18 @@ class SurgePipeline:
         deduper: ExactDeduper | None = None,
         near: NearDuplicateIndex | None = None,
         sentiment: SentimentOf | None = None,
+        history: Iterable[Count] | None = None,
     ) -> None:
+        """``history``: per-minute counts the detector learns from before its first
+        event, those of earlier minutes (``vigie detect --history``)."""
         self.detector = detector or SurgeDetector()
         self.deduper = deduper or ExactDeduper()
         self.near = near or NearDuplicateIndex()
         self.sentiment = sentiment
+        self.history = history
         self.events = 0
         self.spam_wave = 0
+        self.history_minutes = 0
 
     def feed(self, **fields: Unpack[EventFields]) -> list[Alert]:
         """One event's fields; returns the alerts it caused (empty for a repeat)."""
@@ -76,6 +81,11 @@ class SurgePipeline:
         """What the detector is fed for this event (the stream's surge feed record);
         None for a repeat."""
         event_id, ts, brand = fields["event_id"], fields["ts"], fields["brand"]
+        if self.history is not None:
+            first = int(ts // 60)
+            self.history_minutes = self.detector.preload(
+                row for row in self.history if row[0] < first)
+            self.history = None
         if self.deduper.is_duplicate(event_id, ts):
             return None
         self.events += 1

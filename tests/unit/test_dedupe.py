@@ -63,6 +63,17 @@ def test_a_copypasta_from_many_accounts_is_a_spam_wave_with_one_cluster() -> Non
     assert results[-1].spam_wave
 
 
+def test_the_copy_that_makes_a_wave_claims_the_untagged_copies_before_it() -> None:
+    index = NearDuplicateIndex()
+    results = [
+        index.observe("maison_lumen", tokenize(f"{COPY} https://t.co/{i}"), f"bot{i}", 10.0 * i,
+                      f"x:{i}")
+        for i in range(8)
+    ]
+    assert [r.spam_wave for r in results] == [False] * 3 + [True] * 5
+    assert [r.wave_head for r in results] == [0, 0, 0, 3, 0, 0, 0, 0]
+
+
 def test_one_account_repeating_itself_is_not_a_wave() -> None:
     index = NearDuplicateIndex()
     results = [index.observe("b", tokenize(COPY), "same", 10.0 * i, f"x:{i}") for i in range(20)]

@@ -57,6 +57,17 @@ def test_a_single_observation_record_is_still_understood() -> None:
     assert decode_observations(observation.encode()) == [observation]
 
 
+def test_an_observation_carries_the_wave_head_it_revealed_and_older_records_still_decode(
+) -> None:
+    revealed = Observation.of(ts=1.7e9, brand="b", platform="x", polarity="negative",
+                              event_id="x:9", tokens=[], followers=0,
+                              near=NearDup("x:1", 4, spam_wave=True, wave_head=3))
+    assert decode_observations(revealed.encode()) == [revealed]
+    assert revealed.retract == 3
+    eight_fields = orjson.dumps([1.7e9, "b", "x", "negative", "x:9", [], 0, True])
+    assert decode_observations(eight_fields)[0].retract == 0
+
+
 def test_encode_gives_the_bytes_of_orjson_on_the_json_dump() -> None:
     event = Simulator(BrandDirectory.load(), seed=3).event(Simulator(
         BrandDirectory.load()).platforms[0])

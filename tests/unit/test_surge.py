@@ -205,3 +205,27 @@ def test_a_spam_wave_is_not_a_crisis_but_the_same_volume_of_real_posts_is() -> N
     assert run(lambda i: f"{copypasta} https://bit.ly/{i}") == []
     diverse = run(lambda i: f"acme {words[i % 16]} {words[i // 16 % 16]} {words[i // 256 % 16]}")
     assert [a.status for a in diverse][:1] == [AlertStatus.OPEN]
+
+
+def test_copies_a_later_message_reveals_as_a_spam_wave_are_taken_back_from_the_spike_count(
+) -> None:
+    """Nine untagged copies over two minutes would open a spike on a quiet brand; the
+    copy that makes them a wave (the near-duplicate stage's ``wave_head``) takes them
+    back before the minute closes."""
+    def quiet(minute: int) -> dict[tuple[str, str], int]:
+        return {("x", "neutral"): 3, ("x", "negative"): int(minute % 10 == 0)}
+
+    def run(retract: int) -> list[Alert]:
+        detector = SurgeDetector()
+        day1 = warm(detector, quiet)
+        alerts = feed(detector, day1, day1 + 600, quiet)
+        minute = day1 + 600
+        for i in range(9):
+            alerts += detector.observe((minute + i // 5) * 60.0 + i, "acme", "x", "negative",
+                                       f"x:copy-{i}")
+        alerts += detector.observe((minute + 1) * 60.0 + 50, "acme", "x", "negative",
+                                   "x:copy-9", discounted=True, retract=retract)
+        return alerts + feed(detector, minute + 2, minute + 40, quiet)
+
+    assert [a.status for a in run(retract=0)][:1] == [AlertStatus.OPEN]
+    assert run(retract=9) == []
