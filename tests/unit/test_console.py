@@ -13,10 +13,12 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from schemas.alerts import Alert, AlertKind, AlertStatus, Polarity, Severity
+from schemas.alerts import TrajectoryPoint as Point
 from schemas.events import Author, ClassifiedEvent, Kind, Platform, Priority, Risk, Sentiment
 from sinks.clickhouse import EmbeddedClickHouse, QueryResult, Rows
 from sinks.migrate import migrate
-from sinks.rows import event_rows
+from sinks.rows import alert_rows, event_rows
 from streams.brands import BrandDirectory
 from vigie.console import charts
 from vigie.console.digest import digest
@@ -250,3 +252,24 @@ async def test_a_queue_whose_first_task_arrives_between_two_reads_is_shown(
     queues = {q.queue: q for q in await Reads(query, history_hours=1).queues()}
     assert [t.task.task_id for t in queues["crisis"].tasks] == ["c1"]
     assert queues["moderation"].open == 1
+
+
+async def test_an_alerts_origin_message_shows_its_own_task(
+    clickhouse: EmbeddedClickHouse,
+) -> None:
+    start = NOW - timedelta(minutes=5)
+    clickhouse.insert(alert_rows([Alert(
+        alert_id="spike-aurore_air-negative-origin", kind=AlertKind.SPIKE,
+        status=AlertStatus.OPEN, brand="aurore_air", platforms=[Platform.X],
+        polarity=Polarity.NEGATIVE, window_start=start, detected_at=NOW,
+        severity=Severity.HIGH, count=40, baseline=1.4, score=24.9, top_terms=["grève"],
+        sample_event_ids=["x:2"], origin_event_id="x:2", sequence=0,
+        summary="negative surge", trajectory=[Point(minute=start, count=40, baseline=1.4)],
+        polarity_mix={"negative": 40}, term_excess=[], platform_counts={"x": 40})], NOW))
+
+    [view] = [a for a in await reads_of(clickhouse).alerts()
+              if a.alert_id == "spike-aurore_air-negative-origin"]
+    assert view.origin is not None
+    assert view.origin.event_id == "x:2"
+    assert view.origin.task is not None
+    assert (view.origin.task.task_id, view.origin.task.state) == ("t2", "acknowledged")

@@ -233,18 +233,10 @@ def task_state(task_ids: str) -> str:
         FROM task_status WHERE task_id IN ({task_ids}) GROUP BY task_id"""
 
 
-def messages_sql(group: str) -> str:
-    """Each column's newest messages (``group``: brand or platform), with their task."""
-    assert group in ("brand", "platform")
+def with_their_tasks(recent: str) -> str:
+    """The events the query ``recent`` selects, newest first, each with its task."""
     return f"""
-    WITH recent AS (
-        SELECT * FROM (
-            SELECT * FROM (
-                SELECT {EVENT_COLUMNS} FROM events
-                WHERE created_at >= {SINCE} AND {{condition}}
-                ORDER BY created_at DESC LIMIT {{wide:UInt32}} BY {group})
-            ORDER BY created_at DESC LIMIT 1 BY event_id)
-        ORDER BY created_at DESC LIMIT {{per_column:UInt32}} BY {group}),
+    WITH recent AS ({recent}),
     their_tasks AS (
         SELECT event_id, argMin(task_id, created_at) AS task_id,
                argMin(action, created_at) AS action, argMin(queue, created_at) AS queue,
@@ -260,6 +252,19 @@ def messages_sql(group: str) -> str:
     LEFT JOIN their_tasks AS t ON t.event_id = r.event_id
     LEFT JOIN ({task_state("SELECT task_id FROM their_tasks")}) AS s ON s.task_id = t.task_id
     ORDER BY r.created_at DESC"""
+
+
+def messages_sql(group: str) -> str:
+    """Each column's newest messages (``group``: brand or platform), with their task."""
+    assert group in ("brand", "platform")
+    return with_their_tasks(f"""
+        SELECT * FROM (
+            SELECT * FROM (
+                SELECT {EVENT_COLUMNS} FROM events
+                WHERE created_at >= {SINCE} AND {{condition}}
+                ORDER BY created_at DESC LIMIT {{wide:UInt32}} BY {group})
+            ORDER BY created_at DESC LIMIT 1 BY event_id)
+        ORDER BY created_at DESC LIMIT {{per_column:UInt32}} BY {group}""")
 
 
 ALERTS_SQL = f"""
@@ -285,12 +290,11 @@ ON a.alert_id = l.alert_id
 ORDER BY l.status = 'resolved', l.opened_at DESC
 LIMIT {{limit:UInt32}}
 """
-ORIGINS_SQL = f"""
-SELECT {EVENT_COLUMNS} FROM events
-WHERE created_at >= {SINCE} AND event_id IN (
-    SELECT origin_event_id FROM alerts WHERE window_start >= {SINCE} AND origin_event_id != '')
-LIMIT 1 BY event_id
-"""
+ORIGINS_SQL = with_their_tasks(f"""
+    SELECT {EVENT_COLUMNS} FROM events
+    WHERE created_at >= {SINCE} AND event_id IN (
+        SELECT origin_event_id FROM alerts WHERE window_start >= {SINCE} AND origin_event_id != '')
+    LIMIT 1 BY event_id""")
 CRISIS_TASKS_SQL = f"""
 WITH crisis AS (
     SELECT alert_id, task_id, any(action) AS action, any(queue) AS queue,
@@ -373,7 +377,8 @@ class Reads:
         found = await self._rows(ALERTS_SQL, limit=limit)
         if not found:
             return []
-        origins = {str(v["event_id"]): card(v) for v in await self._rows(ORIGINS_SQL)}
+        origins = {str(v["event_id"]): card(v, task=badge(v))
+                   for v in await self._rows(ORIGINS_SQL)}
         tasks = {str(v["alert_id"]): badge(v) for v in await self._rows(CRISIS_TASKS_SQL)}
         views = []
         for v in found:
