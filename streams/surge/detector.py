@@ -558,14 +558,12 @@ class SurgeDetector:
     # --- silences ----------------------------------------------------------------
 
     def _silent(
-        self, key: str, state: bl.Series, forecast: bl.Forecast, recent: Recent
+        self, key: str, state: bl.Series, forecast: bl.Forecast, recent: Recent,
+        rows: list[tuple[int, float, float]],
     ) -> tuple[float, Window] | None:
         cfg = self.config
         phi = bl.dispersion(state)
-        for width in cfg.silence_windows:
-            if len(state["x"]) < width:
-                break
-            observed, mu = recent(key, width)
+        for width, observed, mu in rows:
             if observed > 2.0 * cfg.silence_ratio * mu:  # cannot be quiet, whatever the peers
                 continue
             win = recent.window(key, width, forecast)
@@ -579,7 +577,7 @@ class SurgeDetector:
         return None
 
     def _hushed(self, warm: dict[str, tuple[str, bl.Series, bl.Forecast]], voters: Recent,
-                exclude: set[str]) -> set[str]:
+                exclude: set[str], rows: dict[str, list[tuple[int, float, float]]]) -> set[str]:
         """Platforms far below what their peers say over some silence window (p <= 1 %,
         not yet significant enough to open): they must not vote for each other. Not
         lower: small platforms at zero by chance would leave only the busier peers."""
@@ -588,10 +586,7 @@ class SurgeDetector:
         for platform, (key, state, forecast) in warm.items():
             if platform in exclude:
                 continue
-            for width in cfg.silence_windows:
-                if len(state["x"]) < width:
-                    break
-                observed, mu = voters(key, width)
+            for width, observed, mu in rows[platform]:
                 if observed > 2.0 * cfg.silence_ratio * mu:  # cannot be, whatever the peers
                     continue
                 win = voters.window(key, width, forecast)
@@ -605,19 +600,21 @@ class SurgeDetector:
 
     def _silent_together(
         self, warm: dict[str, tuple[str, bl.Series, bl.Forecast]], voters: Recent,
-        exclude: set[str],
+        exclude: set[str], rows: dict[str, list[tuple[int, float, float]]],
     ) -> dict[str, tuple[float, int, float, float]]:
         """Platforms quiet at once, each too small to be significant alone: scored as one
         count (the smallest window where they are), less log10 of the number of groups
         of that size that could have been picked among the platforms big enough."""
         cfg = self.config
+        by_width = {p: {r[0]: r for r in platform_rows} for p, platform_rows in rows.items()}
         for width in cfg.silence_windows:
             members: dict[str, tuple[float, Window]] = {}
             eligible = 0
             for platform, (key, state, forecast) in warm.items():
-                if platform in exclude or len(state["x"]) < width:
+                row = by_width[platform].get(width)
+                if platform in exclude or row is None:
                     continue
-                observed, mu = voters(key, width)
+                _, observed, mu = row
                 if mu < cfg.silence_group_min:  # counted by its own forecast: cheaper
                     continue
                 eligible += 1
@@ -655,15 +652,18 @@ class SurgeDetector:
         states = {k[2:]: s for k, s in all_states.items() if k[0] == "p"}
         incident: Incident | None = self.meta.get("silence")
         current = set(incident["platforms"]) if incident else set()
+        # Each platform's own counts over the silence windows, read once for the three
+        # tests below (which peers vote changes the factor, not these sums).
+        rows = {p: recent.widths(k, cfg.silence_windows) for p, (k, _, _) in warm.items()}
         # Twice: platforms going quiet together must not vote for each other.
         voters = recent.without(current)
-        candidates = self._hushed(warm, voters, current)
+        candidates = self._hushed(warm, voters, current, rows)
         if candidates:
             voters = recent.without(current | candidates)
         silent = {p: (hit[0], hit[1].width, hit[1].observed, hit[1].expected)
                   for p, (k, s, f) in warm.items()
-                  if (hit := self._silent(k, s, f, voters)) is not None}
-        silent.update(self._silent_together(warm, voters, current | set(silent)))
+                  if (hit := self._silent(k, s, f, voters, rows[p])) is not None}
+        silent.update(self._silent_together(warm, voters, current | set(silent), rows))
         # The others must be alive over the same minutes the silent ones are quiet.
         width = max([3, *(hit[1] for hit in silent.values())])
         pairs = [recent(k, width) for p, (k, _, _) in warm.items()
