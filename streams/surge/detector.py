@@ -680,6 +680,7 @@ class SurgeDetector:
                 "count": sum(h[2] for h in silent.values()),
                 "baseline": sum(h[3] for h in silent.values()),
                 "score": max(h[0] for h in silent.values()), "traj": [],
+                "share": _shares(names, recent, width, usual),
             }
             for name in names:
                 bl.release(states[name], start)
@@ -689,10 +690,19 @@ class SurgeDetector:
         incident["count"] += x
         incident["baseline"] += m
         incident["traj"] = [*incident["traj"][-239:], [minute, x, m]]
-        recovered = all(
-            obs >= 0.5 * mu
-            for obs, mu in (recent(f"p|{p}", cfg.recovery_minutes) for p in current)
-        )
+        # Back once each carries half of what it should. A platform frozen long enough
+        # loses its recent level (its mu is then its own count): it is then expected to
+        # carry the other platforms' messages × the share its forecast had of theirs as
+        # it went quiet, so a forecast lapsing is not taken for messages returning.
+        shares: dict[str, float] = incident.get("share", {})
+        alive = sum(recent(k, cfg.recovery_minutes)[0] for p, (k, _, _) in warm.items()
+                    if p not in silent and p not in current)
+        recovered = True
+        for name in current:
+            obs, mu = recent(f"p|{name}", cfg.recovery_minutes)
+            if name not in warm and name in shares:
+                mu = shares[name] * alive
+            recovered = recovered and obs >= 0.5 * mu
         incident["quiet"] = incident["quiet"] + 1 if recovered else 0
         if incident["quiet"] >= cfg.recovery_minutes:
             self.meta["silence"] = None
@@ -700,6 +710,7 @@ class SurgeDetector:
         added = sorted(set(silent) - current)
         if added:
             incident["platforms"] = sorted(current | set(added))
+            incident["share"] = {**shares, **_shares(added, recent, width, usual)}
             incident["score"] = max(incident["score"], *(silent[p][0] for p in added))
             for name in added:
                 bl.release(states[name], minute - silent[name][1] + 1)
@@ -730,6 +741,15 @@ class SurgeDetector:
             ),
             trajectory=_trajectory(incident["traj"]),
         )
+
+
+def _shares(names: list[str], recent: Recent, width: int,
+            others: float) -> dict[str, float]:
+    """Each platform's forecast over the last ``width`` minutes, as a share of the other
+    platforms' forecast over them (``others``)."""
+    if others <= 0.0:
+        return {}
+    return {p: recent(f"p|{p}", width)[1] / others for p in names}
 
 
 def _origin(buckets: list[Bucket]) -> str | None:
