@@ -417,11 +417,12 @@ class SurgeDetector:
         cfg = self.config
         score, win = self._best_window(key, state, forecast, recent)
         incident: Incident | None = state["inc"]
+        if incident is None and (score < cfg.open_score or win is None):
+            return None
         ten = recent.window(key, 10, forecast)
         factor = ten.expected / ten.forecast if ten.forecast > 0.0 else 1.0
         if incident is None:
-            if score < cfg.open_score or win is None:
-                return None
+            assert win is not None
             _, brand, polarity = key.split("|")
             scale = win.expected / max(win.forecast, 1e-9)
             xs, mus = state["x"][-win.width:], state["mu"][-win.width:]
