@@ -417,11 +417,12 @@ class SurgeDetector:
         cfg = self.config
         score, win = self._best_window(key, state, forecast, recent)
         incident: Incident | None = state["inc"]
+        if incident is None and (score < cfg.open_score or win is None):
+            return None
         ten = recent.window(key, 10, forecast)
         factor = ten.expected / ten.forecast if ten.forecast > 0.0 else 1.0
         if incident is None:
-            if score < cfg.open_score or win is None:
-                return None
+            assert win is not None
             _, brand, polarity = key.split("|")
             scale = win.expected / max(win.forecast, 1e-9)
             xs, mus = state["x"][-win.width:], state["mu"][-win.width:]
@@ -558,14 +559,12 @@ class SurgeDetector:
     # --- silences ----------------------------------------------------------------
 
     def _silent(
-        self, key: str, state: bl.Series, forecast: bl.Forecast, recent: Recent
+        self, key: str, state: bl.Series, forecast: bl.Forecast, recent: Recent,
+        rows: list[tuple[int, float, float]],
     ) -> tuple[float, Window] | None:
         cfg = self.config
         phi = bl.dispersion(state)
-        for width in cfg.silence_windows:
-            if len(state["x"]) < width:
-                break
-            observed, mu = recent(key, width)
+        for width, observed, mu in rows:
             if observed > 2.0 * cfg.silence_ratio * mu:  # cannot be quiet, whatever the peers
                 continue
             win = recent.window(key, width, forecast)
@@ -579,7 +578,7 @@ class SurgeDetector:
         return None
 
     def _hushed(self, warm: dict[str, tuple[str, bl.Series, bl.Forecast]], voters: Recent,
-                exclude: set[str]) -> set[str]:
+                exclude: set[str], rows: dict[str, list[tuple[int, float, float]]]) -> set[str]:
         """Platforms far below what their peers say over some silence window (p <= 1 %,
         not yet significant enough to open): they must not vote for each other. Not
         lower: small platforms at zero by chance would leave only the busier peers."""
@@ -588,10 +587,7 @@ class SurgeDetector:
         for platform, (key, state, forecast) in warm.items():
             if platform in exclude:
                 continue
-            for width in cfg.silence_windows:
-                if len(state["x"]) < width:
-                    break
-                observed, mu = voters(key, width)
+            for width, observed, mu in rows[platform]:
                 if observed > 2.0 * cfg.silence_ratio * mu:  # cannot be, whatever the peers
                     continue
                 win = voters.window(key, width, forecast)
@@ -605,19 +601,21 @@ class SurgeDetector:
 
     def _silent_together(
         self, warm: dict[str, tuple[str, bl.Series, bl.Forecast]], voters: Recent,
-        exclude: set[str],
+        exclude: set[str], rows: dict[str, list[tuple[int, float, float]]],
     ) -> dict[str, tuple[float, int, float, float]]:
         """Platforms quiet at once, each too small to be significant alone: scored as one
         count (the smallest window where they are), less log10 of the number of groups
         of that size that could have been picked among the platforms big enough."""
         cfg = self.config
+        by_width = {p: {r[0]: r for r in platform_rows} for p, platform_rows in rows.items()}
         for width in cfg.silence_windows:
             members: dict[str, tuple[float, Window]] = {}
             eligible = 0
             for platform, (key, state, forecast) in warm.items():
-                if platform in exclude or len(state["x"]) < width:
+                row = by_width[platform].get(width)
+                if platform in exclude or row is None:
                     continue
-                observed, mu = voters(key, width)
+                _, observed, mu = row
                 if mu < cfg.silence_group_min:  # counted by its own forecast: cheaper
                     continue
                 eligible += 1
@@ -655,15 +653,18 @@ class SurgeDetector:
         states = {k[2:]: s for k, s in all_states.items() if k[0] == "p"}
         incident: Incident | None = self.meta.get("silence")
         current = set(incident["platforms"]) if incident else set()
+        # Each platform's own counts over the silence windows, read once for the three
+        # tests below (which peers vote changes the factor, not these sums).
+        rows = {p: recent.widths(k, cfg.silence_windows) for p, (k, _, _) in warm.items()}
         # Twice: platforms going quiet together must not vote for each other.
         voters = recent.without(current)
-        candidates = self._hushed(warm, voters, current)
+        candidates = self._hushed(warm, voters, current, rows)
         if candidates:
             voters = recent.without(current | candidates)
         silent = {p: (hit[0], hit[1].width, hit[1].observed, hit[1].expected)
                   for p, (k, s, f) in warm.items()
-                  if (hit := self._silent(k, s, f, voters)) is not None}
-        silent.update(self._silent_together(warm, voters, current | set(silent)))
+                  if (hit := self._silent(k, s, f, voters, rows[p])) is not None}
+        silent.update(self._silent_together(warm, voters, current | set(silent), rows))
         # The others must be alive over the same minutes the silent ones are quiet.
         width = max([3, *(hit[1] for hit in silent.values())])
         pairs = [recent(k, width) for p, (k, _, _) in warm.items()
@@ -680,6 +681,7 @@ class SurgeDetector:
                 "count": sum(h[2] for h in silent.values()),
                 "baseline": sum(h[3] for h in silent.values()),
                 "score": max(h[0] for h in silent.values()), "traj": [],
+                "share": _shares(names, recent, width, usual),
             }
             for name in names:
                 bl.release(states[name], start)
@@ -689,10 +691,19 @@ class SurgeDetector:
         incident["count"] += x
         incident["baseline"] += m
         incident["traj"] = [*incident["traj"][-239:], [minute, x, m]]
-        recovered = all(
-            obs >= 0.5 * mu
-            for obs, mu in (recent(f"p|{p}", cfg.recovery_minutes) for p in current)
-        )
+        # Back once each carries half of what it should. A platform frozen long enough
+        # loses its recent level (its mu is then its own count): it is then expected to
+        # carry the other platforms' messages × the share its forecast had of theirs as
+        # it went quiet, so a forecast lapsing is not taken for messages returning.
+        shares: dict[str, float] = incident.get("share", {})
+        alive = sum(recent(k, cfg.recovery_minutes)[0] for p, (k, _, _) in warm.items()
+                    if p not in silent and p not in current)
+        recovered = True
+        for name in current:
+            obs, mu = recent(f"p|{name}", cfg.recovery_minutes)
+            if name not in warm and name in shares:
+                mu = shares[name] * alive
+            recovered = recovered and obs >= 0.5 * mu
         incident["quiet"] = incident["quiet"] + 1 if recovered else 0
         if incident["quiet"] >= cfg.recovery_minutes:
             self.meta["silence"] = None
@@ -700,6 +711,7 @@ class SurgeDetector:
         added = sorted(set(silent) - current)
         if added:
             incident["platforms"] = sorted(current | set(added))
+            incident["share"] = {**shares, **_shares(added, recent, width, usual)}
             incident["score"] = max(incident["score"], *(silent[p][0] for p in added))
             for name in added:
                 bl.release(states[name], minute - silent[name][1] + 1)
@@ -730,6 +742,15 @@ class SurgeDetector:
             ),
             trajectory=_trajectory(incident["traj"]),
         )
+
+
+def _shares(names: list[str], recent: Recent, width: int,
+            others: float) -> dict[str, float]:
+    """Each platform's forecast over the last ``width`` minutes, as a share of the other
+    platforms' forecast over them (``others``)."""
+    if others <= 0.0:
+        return {}
+    return {p: recent(f"p|{p}", width)[1] / others for p in names}
 
 
 def _origin(buckets: list[Bucket]) -> str | None:

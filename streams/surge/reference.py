@@ -73,27 +73,48 @@ class Recent:
         self._totals: dict[tuple[str, int], tuple[float, float]] = {}
         self._disagreements: dict[str, float] = {}
 
-    def __call__(self, key: str, width: int) -> tuple[float, float]:
-        """(observed, forecast) summed over the last ``width`` closed minutes of ``key``."""
+    def _suffix(self, key: str) -> tuple[list[float], list[float]]:
+        """Observed and forecast sums of ``key``'s last 1, 2, ... closed minutes."""
         sums = self._sums.get(key)
         if sums is None:
             state = self._states[key]
             sums = (list(itertools.accumulate(reversed(state["x"]))),
                     list(itertools.accumulate(reversed(state["mu"]))))
             self._sums[key] = sums
-        if not sums[0]:
+        return sums
+
+    def __call__(self, key: str, width: int) -> tuple[float, float]:
+        """(observed, forecast) summed over the last ``width`` closed minutes of ``key``."""
+        xs, mus = self._sums.get(key) or self._suffix(key)
+        if not xs:
             return 0.0, 0.0
-        last = min(width, len(sums[0])) - 1
-        return sums[0][last], sums[1][last]
+        last = min(width, len(xs)) - 1
+        return xs[last], mus[last]
+
+    def widths(self, key: str, widths: Iterable[int]) -> list[tuple[int, float, float]]:
+        """(width, observed, forecast) of ``key`` for each of ``widths`` in turn, up to
+        the first one longer than the series' closed minutes."""
+        xs, mus = self._sums.get(key) or self._suffix(key)
+        rows = []
+        for width in widths:
+            if len(xs) < width:
+                break
+            rows.append((width, xs[width - 1], mus[width - 1]))
+        return rows
 
     def _total(self, name: str, keys: Iterable[str], width: int) -> tuple[float, float]:
         total = self._totals.get((name, width))
         if total is None:
+            # The lookups of __call__, inlined: this loop runs for every window width
+            # of every kind of peer, each closing minute.
             seen = usual = 0.0
+            sums, suffix = self._sums, self._suffix
             for key in keys:
-                observed, expected = self(key, width)
-                seen += observed
-                usual += expected
+                xs, mus = sums.get(key) or suffix(key)
+                if xs:
+                    last = min(width, len(xs)) - 1
+                    seen += xs[last]
+                    usual += mus[last]
             total = self._totals[name, width] = (seen, usual)
         return total
 

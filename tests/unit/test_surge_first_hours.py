@@ -119,6 +119,29 @@ def test_a_platform_going_silent_while_the_others_continue_opens_after_2_hours_o
         "facebook", "instagram"}
 
 
+def test_an_outage_outlasting_the_platforms_recent_level_is_one_incident_until_they_return(
+) -> None:
+    # 80 minutes of data, then 200 minutes silent: the platforms' recent level, frozen
+    # meanwhile, is too old to forecast from long before the outage ends.
+    first = DAY0 + 9 * 60
+    outage = first + 80
+    back = outage + 200
+    base = ordinary(20_000)
+
+    def rate(minute: int) -> dict[tuple[str, str, str], float]:
+        counts = base(minute)
+        if outage <= minute < back:
+            counts = {k: v for k, v in counts.items() if k[1] not in {"facebook", "instagram"}}
+        return counts
+
+    alerts = run(SurgeDetector(), first, back + 30, rate)
+    [opened] = opens(alerts)
+    assert opened.kind is AlertKind.SILENCE
+    [resolved] = [a for a in alerts if a.status is AlertStatus.RESOLVED]
+    assert resolved.alert_id == opened.alert_id
+    assert back <= resolved.detected_at.timestamp() / 60 <= back + 15
+
+
 def test_the_first_hours_of_an_ordinary_stream_raise_nothing_whatever_its_volume() -> None:
     for per_day in (200, 5000, 50_000):
         assert run(SurgeDetector(), DAY0 + 3 * 60, DAY0 + 15 * 60, ordinary(per_day)) == []
