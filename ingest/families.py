@@ -29,8 +29,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from ingest.scenarios import PLATFORM_MIX
 from schemas.alerts import AlertKind
-from schemas.events import Platform
 
 MINUTES_PER_DAY = 1440
 ANCHOR = 29_532_960  # 2026-02-23 00:00 UTC, a Monday, in epoch minutes
@@ -48,14 +48,6 @@ SHAPES: dict[str, tuple[float, ...]] = {
              0.40, 0.42, 0.45, 0.50, 0.55, 0.62, 0.70, 0.80, 0.90, 1.00, 1.00, 0.95),
     "flat": (0.75, 0.70, 0.65, 0.62, 0.62, 0.65, 0.72, 0.80, 0.88, 0.92, 0.95, 1.00,
              1.00, 1.00, 0.98, 0.95, 0.95, 0.95, 0.98, 1.00, 1.00, 0.95, 0.90, 0.82),
-}
-# Share of a brand's messages per platform before per-brand jitter.
-PLATFORM_WEIGHTS: dict[str, float] = {
-    Platform.X: 0.22, Platform.FACEBOOK: 0.14, Platform.INSTAGRAM: 0.14,
-    Platform.WHATSAPP: 0.06, Platform.MESSENGER: 0.05, Platform.TIKTOK: 0.09,
-    Platform.YOUTUBE: 0.05, Platform.LINKEDIN: 0.03, Platform.GOOGLE_REVIEWS: 0.04,
-    Platform.TRIPADVISOR: 0.02, Platform.NEWS: 0.02, Platform.FORUM: 0.05,
-    Platform.WEB_COMMENTS: 0.05, Platform.TELEGRAM: 0.02, Platform.TWITCH: 0.02,
 }
 META = ("facebook", "instagram", "messenger", "whatsapp")
 
@@ -295,7 +287,7 @@ def _curve(rng: random.Random, base: tuple[float, ...], shift: float) -> tuple[f
 
 
 def _platform_mix(rng: random.Random) -> _Picker:
-    weights = {str(p): w * rng.lognormvariate(0.0, 0.7) for p, w in PLATFORM_WEIGHTS.items()}
+    weights = {str(p): w * rng.lognormvariate(0.0, 0.7) for p, w in PLATFORM_MIX.items()}
     kept = {p: w for p, w in weights.items() if rng.random() > 0.3}
     if len(kept) < 3:
         kept = dict(sorted(weights.items(), key=lambda kv: -kv[1])[:3])
@@ -392,7 +384,7 @@ def _add_incident(fam: Family, rng: random.Random, start: int) -> None:
                 platforms = frozenset(rng.sample(META, rng.randint(2, 4)))
             else:
                 volume = {p: sum(b.daily * b.platforms.share(p) for b in fam.brands)
-                          for p in PLATFORM_WEIGHTS}
+                          for p in PLATFORM_MIX}
                 picker = _Picker({p: v for p, v in volume.items() if v > 0})
                 platforms = frozenset(picker(rng) for _ in range(rng.randint(1, 4)))
             outage = Outage(platforms, start, start + rng.randint(15, 240))
