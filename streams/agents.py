@@ -27,7 +27,7 @@ import inspect
 import logging
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -49,7 +49,7 @@ from sinks.writer import dedup_token
 from streams.app import Services
 from streams.looplag import SliceSizer
 from streams.normalize import Source, dead_letter
-from streams.offsets import RESEEK_AFTER_S, Admission, OffsetTracker, Partition
+from streams.offsets import IDLE_REREAD_S, RESEEK_AFTER_S, Admission, OffsetTracker, Partition
 from streams.outbox import Outbox
 from streams.pipeline import (
     BatchOutput,
@@ -64,7 +64,7 @@ from streams.status import OVERDUE_SQL, escalation, overdue_count, parse_status
 from streams.surge.history import warm_start
 from streams.surge.observation import Observation
 from streams.timers import periodic
-from streams.web import consumer_lag
+from streams.web import PartitionLag, consumer_lag
 from vigie.kafka import group_committed
 
 log = logging.getLogger(__name__)
@@ -145,11 +145,13 @@ class Committer:
     """The Kafka side of an :class:`OffsetTracker`: reads where newly assigned partitions
     resume, seeks back over holes, and commits what stored batches reached."""
 
-    def __init__(self, app: faust.App, services: Services, name: str,
+    def __init__(self, app: faust.App, services: Services, name: str, topics: Iterable[str],
                  faust_tables: bool = False) -> None:
         self.app, self.services, self.name = app, services, name
+        self.topics = set(topics)
         self.faust_tables = faust_tables  # writes tables through Faust's producer buffer
         self.tracker = OffsetTracker()
+        self._active: dict[Partition, float] = {}  # last time a record of it was admitted
 
     async def admit(self, events: Sequence[EventT[Any]]) -> Admission:
         records = [((e.message.topic, e.message.partition), e.message.offset) for e in events]
@@ -157,6 +159,7 @@ class Committer:
             self.tracker.start(await self._committed(unknown))
         admission = self.tracker.admit(records)
         now = time.monotonic()
+        self._active.update((partition, now) for partition, _ in records)
         for partition, offset in admission.holes.items():
             if self.tracker.should_seek(partition, offset, now):
                 await self._seek_back(partition, offset)
@@ -168,6 +171,26 @@ class Committer:
         for partition, offset in self.tracker.stalled(now).items():
             if self.tracker.should_seek(partition, offset, now):
                 await self._seek_back(partition, offset)
+
+    async def reread_idle(self, lags: Sequence[PartitionLag]) -> None:
+        """Read again, from its commit, a partition behind its end of which nothing was
+        admitted for :data:`IDLE_REREAD_S` while the agent had nothing in flight (a slow
+        sink holds batches in flight: that is waiting, not a stall)."""
+        now = time.monotonic()
+        in_flight = any(self.tracker.position((lag.topic, lag.partition))
+                        not in (None, lag.committed) for lag in lags if lag.lag)
+        for lag in lags:
+            partition = (lag.topic, lag.partition)
+            if not lag.lag or in_flight:
+                self._active[partition] = now
+                continue
+            if now - self._active.setdefault(partition, now) >= IDLE_REREAD_S:
+                log.warning("agent %s: %s/%d stands at %d, %d records behind its end, with "
+                            "nothing read for %.0f s; reading it again from there", self.name,
+                            lag.topic, lag.partition, lag.committed, lag.lag, IDLE_REREAD_S)
+                self.services.metrics.reread_seeks.labels(self.name).inc()
+                self._active[partition] = now
+                await self._seek(partition, lag.committed)
 
     async def _seek_back(self, partition: Partition, offset: int) -> None:
         topic, number = partition
@@ -580,14 +603,17 @@ def register_agents(app: faust.App, services: Services) -> None:
     async def reseek_stalled_holes() -> None:
         for committer in committers:
             await committer.reseek_stalled()
+            await committer.reread_idle(
+                await consumer_lag(app, settings.kafka, committer.topics))
 
     periodic(app, metrics, "vigie.reseek_stalled_holes", RESEEK_AFTER_S, reseek_stalled_holes)
 
-    def batched(name: str, handle: Callable[[faust.Stream[Any], Sequence[EventT[Any]]],
-                                            Awaitable[Completion]],
+    def batched(name: str, source: faust.TopicT,
+                handle: Callable[[faust.Stream[Any], Sequence[EventT[Any]]],
+                                 Awaitable[Completion]],
                 faust_tables: bool = False, on_failure: Callable[[], None] = lambda: None,
                 ) -> Callable[..., Awaitable[None]]:
-        committer = Committer(app, services, name, faust_tables)
+        committer = Committer(app, services, name, source.topics, faust_tables)
         committers.append(committer)
 
         async def agent(stream: StreamT[Any]) -> None:
@@ -599,7 +625,7 @@ def register_agents(app: faust.App, services: Services) -> None:
         agent.__name__ = name
         return agent
 
-    raw_committer = Committer(app, services, "process")
+    raw_committer = Committer(app, services, "process", topics.raw_all.topics)
     committers.append(raw_committer)
 
     async def ack_raw(event: EventT[Any]) -> None:
@@ -617,13 +643,16 @@ def register_agents(app: faust.App, services: Services) -> None:
     app.agent(topics.raw_all, name="vigie.process", concurrency=1)(process_raw_feed)
     app.agent(topics.surge, name="vigie.surge", concurrency=1)(
         # A failed batch may leave the detector's views half-updated: rebuilt from the tables.
-        batched("surge", handle_surge, faust_tables=True, on_failure=services.tables.surge.reset))
+        batched("surge", topics.surge, handle_surge, faust_tables=True,
+                on_failure=services.tables.surge.reset))
     app.agent(topics.task_status, name="vigie.task_status", concurrency=1)(
-        batched("task_status", lambda _, events: _ready(handle_status(events))))
+        batched("task_status", topics.task_status,
+                lambda _, events: _ready(handle_status(events))))
     periodic(app, metrics, "vigie.sla_breaches", settings.sla.breach_check_s,
              escalate_overdue_tasks, on_leader=True)
     app.agent(topics.deadletter, name="vigie.deadletters", concurrency=1)(
-        batched("deadletters", lambda _, events: _ready(handle_dead_letters(events))))
+        batched("deadletters", topics.deadletter,
+                lambda _, events: _ready(handle_dead_letters(events))))
 
 
 # A message no common word identifies: classifying it loads every model the classifier

@@ -31,6 +31,10 @@ Partition = tuple[str, int]  # (topic, partition)
 # fetched before the seek (up to four batches in the stream's buffer) arrive first and
 # take seconds to drain under load; each early re-seek queued the same records again.
 RESEEK_AFTER_S = 10.0
+# A partition behind its end with nothing of it read or in flight this long is read
+# again from its commit: records the consumer dropped at the very end of a partition
+# (a rebalance racing a fetch) leave no later record to reveal the gap.
+IDLE_REREAD_S = 3 * RESEEK_AFTER_S
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +92,10 @@ class OffsetTracker:
             reached[partition] = expected_of[partition]
         holes = {p: expected_of[p] for p, top in ahead.items() if top >= expected_of[p]}
         return Admission(kept, holes, reached, self.generation)
+
+    def position(self, partition: Partition) -> int | None:
+        """The next offset the agent must see on ``partition`` (None: not read yet)."""
+        return self._next.get(partition)
 
     def should_seek(self, partition: Partition, offset: int, now: float) -> bool:
         """Seek once per hole; again only if it is still open after :data:`RESEEK_AFTER_S`
