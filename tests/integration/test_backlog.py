@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -16,10 +17,12 @@ import pytest
 from aiokafka.errors import KafkaError
 
 from ingest.simulator import RawMessage, Simulator
+from schemas.events import Platform
 from sinks.migrate import discover
 from streams.app import Services
 from streams.brands import BrandDirectory
 from streams.outbox import Outbox
+from streams.rawfeed import RawFeed
 from streams.status import BREACH_PREFIX
 from tests.integration.conftest import eventually, running_worker
 from tests.integration.test_pipeline_e2e import publish
@@ -161,3 +164,43 @@ async def test_a_batch_whose_outputs_are_not_confirmed_is_read_again_without_a_r
                                        " uniqExact(task_id) AS ids FROM tasks GROUP BY event_id)")
     assert failed, "the fault was injected"
     assert twice == 0, "one task id per event, the batch done twice or not"
+
+
+async def test_records_dropped_at_the_end_of_a_partition_are_read_again_fake_fault(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Fake fault: the last records of each X partition are dropped once between the
+    fetch and the agent (as a rebalance racing a fetch can), so no later record of the
+    partition reveals the gap. The worker once stood behind their ends for good."""
+    messages = _past_traffic(600, seed=17)
+    valid = {e.event_id for m in messages for e in m.expected}
+    await publish(settings, messages)
+    x = settings.topics.raw(Platform.X)
+    last: dict[int, int] = {}
+    for m in read_to_end(settings.kafka.bootstrap_servers, x):
+        last[m.partition()] = max(last.get(m.partition(), -1), m.offset())
+    dropped: set[tuple[int, int]] = set()
+    install = RawFeed.install
+
+    def install_dropping_the_last_records_once(self: RawFeed, app: Any) -> None:
+        fetched = app.consumer.getmany
+
+        async def getmany(timeout: float) -> AsyncIterator[tuple[Any, Any]]:  # noqa: ASYNC109
+            async for tp, message in fetched(timeout):
+                spot = (message.partition, message.offset)
+                if message.topic == x and message.offset >= last[message.partition] - 1 \
+                        and spot not in dropped:
+                    dropped.add(spot)
+                    continue
+                yield tp, message
+
+        app.consumer.getmany = getmany
+        install(self, app)
+
+    monkeypatch.setattr(RawFeed, "install", install_dropping_the_last_records_once)
+    async with running_worker(settings) as services:
+        async def all_stored() -> bool:
+            return await _stored_events(services) == len(valid)
+        await eventually(all_stored, within=120, what="every valid event stored")
+        assert services.metrics.reread_seeks.labels("process")._value.get() >= 1
+    assert len(dropped) == 2 * len(last), "the fault was injected on every X partition"
