@@ -16,6 +16,20 @@ from vigie.kafka import aiokafka_options, create_topics
 from vigie.settings import Settings
 
 
+async def publish_observations(settings: Settings, observations: list[Observation]) -> None:
+    """The observations on the surge feed (topics created), acknowledged by the broker."""
+    await create_topics(settings)
+    producer = AIOKafkaProducer(**aiokafka_options(settings.kafka), acks="all",
+                                linger_ms=20, max_batch_size=1 << 20)
+    await producer.start()
+    try:
+        for observation in observations:
+            await producer.send(settings.topics.surge, observation.encode())
+        await producer.flush()
+    finally:
+        await producer.stop()
+
+
 async def test_a_sharp_spike_fed_through_kafka_gives_the_offline_alerts_and_a_crisis_task(
     settings: Settings,
 ) -> None:
@@ -35,16 +49,7 @@ async def test_a_sharp_spike_fed_through_kafka_gives_the_offline_alerts_and_a_cr
         expected.extend(observation.feed(offline.detector))
     assert expected[0].status == AlertStatus.OPEN
 
-    await create_topics(settings)
-    producer = AIOKafkaProducer(**aiokafka_options(settings.kafka), acks="all",
-                                linger_ms=20, max_batch_size=1 << 20)
-    await producer.start()
-    try:
-        for observation in observations:
-            await producer.send(settings.topics.surge, observation.encode())
-        await producer.flush()
-    finally:
-        await producer.stop()
+    await publish_observations(settings, observations)
 
     async with running_worker(settings) as services:
         async def all_alerts() -> bool:

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from aiokafka import AIOKafkaProducer
-
 from schemas.alerts import Alert, AlertStatus
 from sinks.clickhouse import EmbeddedClickHouse
 from sinks.migrate import migrate
@@ -22,8 +20,8 @@ from streams.surge import SurgePipeline
 from streams.surge.history import HISTORY_SQL, count, day_params
 from streams.surge.observation import Observation
 from tests.integration.conftest import eventually, running_worker
+from tests.integration.test_surge_stream import publish_observations
 from tests.kafka_reader import read_to_end
-from vigie.kafka import aiokafka_options, create_topics
 from vigie.settings import Settings
 
 LIVE = datetime(2026, 3, 4, 9, 0, tzinfo=UTC)
@@ -88,18 +86,6 @@ def offline(observations: list[Observation],
     return alerts
 
 
-async def publish(settings: Settings, observations: list[Observation]) -> None:
-    await create_topics(settings)
-    producer = AIOKafkaProducer(**aiokafka_options(settings.kafka), acks="all")
-    await producer.start()
-    try:
-        for observation in observations:
-            await producer.send(settings.topics.surge, observation.encode())
-        await producer.flush()
-    finally:
-        await producer.stop()
-
-
 async def test_a_worker_with_an_empty_detector_warms_up_from_clickhouse_and_alerts_at_once(
     settings: Settings,
 ) -> None:
@@ -114,7 +100,7 @@ async def test_a_worker_with_an_empty_detector_warms_up_from_clickhouse_and_aler
     assert opened[0].window_start <= LIVE + timedelta(minutes=11)
     assert opened[0].detected_at <= LIVE + timedelta(minutes=15)
 
-    await publish(settings, observations)
+    await publish_observations(settings, observations)
     for run, group in enumerate((settings.kafka.consumer_group,
                                  f"{settings.kafka.consumer_group}-restarted"), start=1):
         # the second worker has an empty state: a new group has no changelog to restore

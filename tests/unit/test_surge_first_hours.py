@@ -66,6 +66,16 @@ def with_spike(base: Rate, brand: str, polarity: str, factor: float, start: int,
     return rate
 
 
+def with_silence(base: Rate, platforms: set[str], start: int, end: int) -> Rate:
+    def rate(minute: int) -> dict[tuple[str, str, str], float]:
+        counts = base(minute)
+        if start <= minute < end:
+            counts = {k: v for k, v in counts.items() if k[1] not in platforms}
+        return counts
+
+    return rate
+
+
 def test_a_brand_going_x4_for_10_minutes_opens_after_2_hours_of_data() -> None:
     """~30 negative messages in the 10 minutes, on a morning rise, no earlier day."""
     first = DAY0 + 8 * 60
@@ -103,14 +113,7 @@ def test_a_platform_going_silent_while_the_others_continue_opens_after_2_hours_o
 ) -> None:
     first = DAY0 + 14 * 60
     outage = first + 120
-    base = ordinary(20_000)
-
-    def rate(minute: int) -> dict[tuple[str, str, str], float]:
-        counts = base(minute)
-        if outage <= minute < outage + 60:
-            counts = {k: v for k, v in counts.items() if k[1] not in {"facebook", "instagram"}}
-        return counts
-
+    rate = with_silence(ordinary(20_000), {"facebook", "instagram"}, outage, outage + 60)
     alerts = run(SurgeDetector(), first, outage + 20, rate)
     [opened] = opens(alerts)
     assert opened.kind is AlertKind.SILENCE
@@ -126,14 +129,7 @@ def test_an_outage_outlasting_the_platforms_recent_level_is_one_incident_until_t
     first = DAY0 + 9 * 60
     outage = first + 80
     back = outage + 200
-    base = ordinary(20_000)
-
-    def rate(minute: int) -> dict[tuple[str, str, str], float]:
-        counts = base(minute)
-        if outage <= minute < back:
-            counts = {k: v for k, v in counts.items() if k[1] not in {"facebook", "instagram"}}
-        return counts
-
+    rate = with_silence(ordinary(20_000), {"facebook", "instagram"}, outage, back)
     alerts = run(SurgeDetector(), first, back + 30, rate)
     [opened] = opens(alerts)
     assert opened.kind is AlertKind.SILENCE
