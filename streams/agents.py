@@ -601,10 +601,11 @@ def register_agents(app: faust.App, services: Services) -> None:
     app.on_partitions_revoked.connect(cast(SignalHandlerT[Any], forget_positions))
 
     async def reseek_stalled_holes() -> None:
+        # One lag reading for every agent: a reading may open a client per call.
+        lags = await consumer_lag(app, settings.kafka, set().union(*(c.topics for c in committers)))
         for committer in committers:
             await committer.reseek_stalled()
-            await committer.reread_idle(
-                await consumer_lag(app, settings.kafka, committer.topics))
+            await committer.reread_idle([lag for lag in lags if lag.topic in committer.topics])
 
     periodic(app, metrics, "vigie.reseek_stalled_holes", RESEEK_AFTER_S, reseek_stalled_holes)
 
