@@ -34,15 +34,15 @@ lock: install
 run: install
 	$(BIN)/vigie run --events $(EVENTS) $(SERVE)
 
-## Install, then lint, type-check and run every test tier.
-test: install
-	$(BIN)/ruff check .
-	$(BIN)/mypy
+## Install, then lint, type-check, check the layers (pyproject.toml's import contracts)
+## and run every test tier.
+test: lint
 	$(BIN)/pytest -q
 
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 clean:
 	rm -rf .vigie .pytest_cache .mypy_cache .ruff_cache

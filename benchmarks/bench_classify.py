@@ -19,17 +19,17 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from ingest.simulator import Simulator
+from core.brands import BrandDirectory
+from core.classify import ModelClassifier
+from core.classify.cues import cue_columns
+from core.classify.lang import detect_language
+from core.classify.model import INTENT_COLUMNS, SENTIMENT_COLUMNS, shipped_model
+from core.classify.pii import find_personal_data
+from core.classify.text import prepare
+from lab.classify.corpus import load_split
+from lab.simulator import Simulator
 from schemas.events import SocialEvent
 from streams.app import GC_THRESHOLDS
-from streams.brands import BrandDirectory
-from streams.classify import ModelClassifier
-from streams.classify.corpus import load_split
-from streams.classify.cues import cue_columns
-from streams.classify.lang import detect_language
-from streams.classify.model import INTENT_COLUMNS, SENTIMENT_COLUMNS, shipped_model
-from streams.classify.pii import find_personal_data
-from streams.classify.text import prepare
 from vigie.bench.report import cpu_model
 
 

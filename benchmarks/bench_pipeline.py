@@ -19,19 +19,20 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from ingest.simulator import Simulator
-from sinks.rows import event_rows, task_rows
-from streams.app import GC_THRESHOLDS
-from streams.brands import BrandDirectory
-from streams.classify import default_classifier
-from streams.pipeline import (
+from base.settings import Settings
+from core.brands import BrandDirectory
+from core.classify import default_classifier
+from core.pipeline import (
     BatchOutput,
     Pipeline,
     RawRecord,
     encode,
     encode_observations,
+    masked,
 )
-from vigie.settings import Settings
+from lab.simulator import Simulator
+from sinks.rows import event_rows, task_rows
+from streams.app import GC_THRESHOLDS
 
 SLICE = 250  # as streams.agents
 PROCESSED_AT = datetime(2026, 11, 3, tzinfo=UTC)  # fixed, so the rows' digest is stable
@@ -72,7 +73,7 @@ def encoded(out: BatchOutput) -> list[bytes]:
 
 
 def rows(out: BatchOutput) -> list[object]:
-    events = event_rows(((e, r.topic, r.partition, r.offset) for e, r in out.classified),
+    events = event_rows(((masked(e), r.topic, r.partition, r.offset) for e, r in out.classified),
                         PROCESSED_AT)
     return [*events.rows, *task_rows(out.tasks, PROCESSED_AT).rows]
 

@@ -15,11 +15,11 @@ import sys
 import time
 from typing import Any
 
-from ingest.scenarios import SCENARIOS, scenario
-from streams.dedupe import tokenize
-from streams.surge.detector import SurgeDetector
-from streams.surge.pipeline import SurgePipeline
-from streams.surge.terms import salient_terms
+from core.dedupe import tokenize
+from core.surge.detector import SurgeDetector
+from core.surge.pipeline import SurgePipeline
+from core.surge.terms import salient_terms
+from lab.scenarios import SCENARIOS, scenario
 from vigie.bench.report import cpu_model
 
 

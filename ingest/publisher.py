@@ -19,10 +19,10 @@ import orjson
 from aiokafka import AIOKafkaProducer  # type: ignore[import-untyped]
 from aiokafka.structs import RecordMetadata  # type: ignore[import-untyped]
 
+from base.kafka import aiokafka_options
+from base.settings import Settings
+from core.parsers import parser_for
 from schemas.events import Platform, utcnow
-from streams.adapters import adapter_for
-from vigie.kafka import aiokafka_options
-from vigie.settings import Settings
 
 PAYLOAD_FORMATS: dict[Platform, str] = {
     Platform.FACEBOOK: "meta-webhook-page-feed/v21",
@@ -50,7 +50,7 @@ def message_key(platform: Platform, value: bytes) -> bytes:
     with their bytes), under a key that keeps their retries on one partition.
     """
     try:
-        events = adapter_for(platform)(orjson.loads(value))
+        events = parser_for(platform)(orjson.loads(value))
         return events[0].event_id.split(":", 1)[1].encode()
     except Exception:  # a bad payload still deserves a key
         return b"sha256:" + hashlib.sha256(value).hexdigest()[:32].encode()

@@ -59,11 +59,11 @@ from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 from pydantic import SecretStr
 
+from base.settings import Settings, WebhookSettings
+from core.parsers.base import PayloadError, from_iso
 from ingest.deadlines import SlowClients, TooSlow
 from ingest.publisher import RawPublisher
 from schemas.events import Platform, utcnow
-from streams.adapters.base import PayloadError, from_iso
-from vigie.settings import Settings, WebhookSettings
 
 log = logging.getLogger(__name__)
 
@@ -450,7 +450,7 @@ class Receiver:
 
 def _twitch_envelope(request: web.Request, body: bytes, message_id: str) -> Accepted:
     """EventSub's WebSocket envelope around a webhook body: metadata from the headers
-    (the adapter reads the message time there), the body bytes untouched."""
+    (the parser reads the message time there), the body bytes untouched."""
     headers = request.headers
     metadata = {
         "message_id": message_id,

@@ -20,7 +20,7 @@ from typing import Any, Protocol
 
 import orjson
 
-from vigie.settings import ClickHouseSettings
+from base.settings import ClickHouseSettings
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 

@@ -18,8 +18,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from base.settings import ClickHouseSettings
 from sinks.clickhouse import ClickHouse, Rows, identifier
-from vigie.settings import ClickHouseSettings
 
 MIGRATIONS_DIR = Path(__file__).resolve().parents[1] / "deploy" / "clickhouse"
 _NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")

@@ -16,7 +16,6 @@ from schemas.deadletter import DeadLetter
 from schemas.events import ClassifiedEvent
 from schemas.tasks import ResponseTask, TaskStatus
 from sinks.clickhouse import Rows
-from streams.classify import mask_personal_data
 
 EVENT_COLUMNS = (
     "event_id", "platform", "kind", "brand", "direct", "author_id", "author_handle",
@@ -42,25 +41,19 @@ DEAD_LETTER_COLUMNS = (
 )
 
 
-def stored_text(event: ClassifiedEvent, mask: bool) -> str:
-    """The text as analysts may see it: every span of personal data the finder sees is
-    masked, whatever the labels say (a scam report carries its victim's card)."""
-    return mask_personal_data(event.text, lang=event.lang) if mask else event.text
-
-
 def event_rows(
     events: Iterable[tuple[ClassifiedEvent, str, int, int]],
     processed_at: datetime,
-    mask: bool = True,
 ) -> Rows:
-    """``(event, source topic, partition, offset)`` → ``events`` rows; text masked."""
+    """``(event, source topic, partition, offset)`` → ``events`` rows, text as given: the
+    worker hands over the events it publishes, their personal data already masked."""
     return Rows(
         "events",
         EVENT_COLUMNS,
         [
             (
                 e.event_id, e.platform.value, e.kind.value, e.brand or "", e.direct,
-                e.author.id, e.author.handle or "", e.author.followers, stored_text(e, mask),
+                e.author.id, e.author.handle or "", e.author.followers, e.text,
                 e.lang or "", e.url or "", e.thread_id or "", e.in_reply_to or "",
                 e.sentiment.value, e.intent.value, [r.value for r in e.risks],
                 e.priority.value, e.tags, orjson.dumps(e.reasons).decode(),

@@ -40,9 +40,9 @@ from typing import Any, cast
 import orjson
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, wait_random_exponential
 
+from base.metrics import Metrics
 from schemas.deadletter import DeadLetter
 from sinks.clickhouse import ClickHouse, QueryResult, Rows, safe_token
-from streams.metrics import Metrics
 
 log = logging.getLogger(__name__)
 

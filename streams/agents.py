@@ -39,19 +39,9 @@ from aiokafka import AIOKafkaProducer
 from faust.types import TP, EventT, StreamT
 from mode.types.signals import BaseSignalT, SignalHandlerT
 
-from schemas.alerts import Alert
-from schemas.deadletter import DeadLetter
-from schemas.events import Author, Kind, Platform, SocialEvent
-from schemas.tasks import ResponseTask, TaskStatus
-from sinks.clickhouse import Rows
-from sinks.rows import alert_rows, dead_letter_rows, event_rows, task_rows, task_status_rows
-from sinks.writer import dedup_token
-from streams.app import Services
-from streams.looplag import SliceSizer
-from streams.normalize import Source, dead_letter
-from streams.offsets import IDLE_REREAD_S, RESEEK_AFTER_S, Admission, OffsetTracker, Partition
-from streams.outbox import Outbox
-from streams.pipeline import (
+from base.kafka import group_committed
+from core.normalize import Source, dead_letter
+from core.pipeline import (
     BatchOutput,
     RawRecord,
     decode_observations,
@@ -59,13 +49,23 @@ from streams.pipeline import (
     encode_observations,
     masked,
 )
-from streams.route import route_alert
-from streams.status import OVERDUE_SQL, escalation, overdue_count, parse_status
-from streams.surge.history import warm_start
-from streams.surge.observation import Observation
+from core.route import route_alert
+from core.status import OVERDUE_SQL, escalation, overdue_count, parse_status
+from core.surge.history import warm_start
+from core.surge.observation import Observation
+from schemas.alerts import Alert
+from schemas.deadletter import DeadLetter
+from schemas.events import Author, ClassifiedEvent, Kind, Platform, SocialEvent
+from schemas.tasks import ResponseTask, TaskStatus
+from sinks.clickhouse import Rows
+from sinks.rows import alert_rows, dead_letter_rows, event_rows, task_rows, task_status_rows
+from sinks.writer import dedup_token
+from streams.app import Services
+from streams.looplag import SliceSizer
+from streams.offsets import IDLE_REREAD_S, RESEEK_AFTER_S, Admission, OffsetTracker, Partition
+from streams.outbox import Outbox
 from streams.timers import periodic
 from streams.web import PartitionLag, consumer_lag
-from vigie.kafka import group_committed
 
 log = logging.getLogger(__name__)
 
@@ -448,14 +448,16 @@ def register_agents(app: faust.App, services: Services) -> None:
                 table.drain(outbox)
             for e, _ in part.normalized:
                 outbox.add(normalized, e.event_id.encode(), encode(masked(e)))
-            for c, _ in part.classified:
-                outbox.add(classified, (c.brand or "").encode(), encode(masked(c)))
+            stored: list[tuple[ClassifiedEvent, str, int, int]] = []
+            for c, r in part.classified:
+                shown = masked(c)
+                outbox.add(classified, (c.brand or "").encode(), encode(shown))
+                stored.append((shown if mask else c, r.topic, r.partition, r.offset))
             for chunk in encode_observations(part.observations):
                 outbox.add(surge_feed, None, chunk)
             add_dead_letters(outbox, part.dead_letters)
             add_tasks(outbox, part.tasks)
-            rows.rows.extend(event_rows(((e, r.topic, r.partition, r.offset)
-                                         for e, r in part.classified), now, mask).rows)
+            rows.rows.extend(event_rows(stored, now).rows)
             tasks.rows.extend(task_rows(part.tasks, now).rows)
             out.extend(part)
             slices.took(min(size, len(records) - start), time.perf_counter() - began)

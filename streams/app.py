@@ -14,19 +14,19 @@ import faust
 from aiokafka import TopicPartition
 from faust.types import TP
 
+from base.kafka import record_ends, ssl_context
+from base.metrics import Metrics
+from base.settings import KafkaSettings, Settings
+from core.brands import BrandDirectory
+from core.classify import Classifier
+from core.pipeline import Pipeline
 from sinks.clickhouse import ClickHouse, connect
 from sinks.writer import ClickHouseWriter
-from streams.brands import BrandDirectory
-from streams.classify import Classifier
 from streams.looplag import LoopLagProbe
-from streams.metrics import Metrics
 from streams.partitioner import partition_for
-from streams.pipeline import Pipeline
 from streams.rawfeed import RawFeed
 from streams.tables import Tables, declare_tables
 from streams.topics import Topics, declare_topics
-from vigie.kafka import record_ends, ssl_context
-from vigie.settings import KafkaSettings, Settings
 
 
 @dataclass

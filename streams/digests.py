@@ -4,7 +4,7 @@ The exact-dedup table remembers every forwarded id for its TTL (48 h by default)
 a few thousand events a second that is millions of entries per worker. In a dict,
 an entry costs ~170 bytes (the id string, the int, the dict slot). Here a slot costs
 26 bytes, and 35-70 % of the slots are in use: the key, the id's 128-bit digest
-(:func:`streams.dedupe.digest`), is kept as two unsigned 64-bit words and the value
+(:func:`core.dedupe.digest`), is kept as two unsigned 64-bit words and the value
 as a signed one, in ``array`` columns probed linearly, with the changelog partition
 the entry was written under (its tombstone must go there too).
 
@@ -45,7 +45,7 @@ def _key(high: int, low: int) -> str:
 
 
 class DigestMap(MutableMapping[str, int]):
-    """:func:`streams.dedupe.digest` of an id → int, in 26 bytes a slot (see the module
+    """:func:`core.dedupe.digest` of an id → int, in 26 bytes a slot (see the module
     docstring).
 
     Keys are 32-character hex digests, values ints in [0, 2^63), each with the

@@ -24,7 +24,7 @@ import threading
 import time
 import traceback
 
-from streams.metrics import Metrics
+from base.metrics import Metrics
 
 log = logging.getLogger(__name__)
 

@@ -141,7 +141,7 @@ class LoggedTable(MutableMapping[str, int]):
         return len(self.store)
 
     def keys_below(self, limit: int) -> list[str]:
-        """Keys of the values below ``limit`` (:class:`streams.expiry.ScansValues`)."""
+        """Keys of the values below ``limit`` (:class:`core.expiry.ScansValues`)."""
         return self.store.keys_below(limit)
 
     def value_at(self, fraction: float) -> int:

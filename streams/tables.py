@@ -24,9 +24,9 @@ import faust
 from faust import stores
 from faust.types import TableT
 
+from base.settings import Settings
+from core.surge import SurgeDetector
 from streams.state import BufferedTable, LoggedTable
-from streams.surge import SurgeDetector
-from vigie.settings import Settings
 
 _SURGE_TABLES = ("buckets", "series", "profiles", "meta")
 # streams.digests.DigestStore, a compact store for the dedup ids (a host: Faust ignores a

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 
 import faust
 
-from streams.metrics import Metrics
+from base.metrics import Metrics
 
 log = logging.getLogger(__name__)
 

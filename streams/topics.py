@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import faust
 from faust.types import TopicT
 
+from base.settings import TopicSettings
 from schemas.events import Platform
-from vigie.settings import TopicSettings
 
 
 @dataclass(frozen=True)

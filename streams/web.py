@@ -39,10 +39,10 @@ import orjson
 from faust.web import Request, Response, View
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from base.kafka import group_committed
+from base.settings import KafkaSettings
 from streams.app import Services
 from streams.timers import periodic
-from vigie.kafka import group_committed
-from vigie.settings import KafkaSettings
 
 STATUS_SCHEMA = "vigie.status.v1"
 CLICKHOUSE_TTL_S = 2.0

@@ -15,9 +15,9 @@ from typing import Any
 
 from confluent_kafka import Consumer, TopicPartition
 
+from base.settings import Settings
 from ingest.publisher import RawPublisher
-from ingest.simulator import RawMessage
-from vigie.settings import Settings
+from lab.simulator import RawMessage
 
 VIGIE = Path(sys.executable).with_name("vigie")
 

@@ -13,8 +13,8 @@ from datetime import UTC, datetime
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from vigie.kafka import aiokafka_options
-from vigie.settings import Settings
+from base.kafka import aiokafka_options
+from base.settings import Settings
 
 DONE_SHARE = 0.8
 

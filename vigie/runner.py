@@ -51,20 +51,20 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
-from ingest.scenarios import DAY, SCENARIOS, STRIKE, Incident, Script, spike, traffic
-from ingest.simulator import RawMessage, Simulator, daily_rate, for_wire, render
+from base.kafka import aiokafka_options, create_topics
+from base.settings import Settings
+from core.brands import BrandDirectory
+from core.surge import SurgeConfig
+from lab.scenarios import DAY, SCENARIOS, STRIKE, Incident, Script, spike, traffic
+from lab.simulator import RawMessage, Simulator, daily_rate, for_wire, render
 from schemas.events import Platform, Sentiment, SocialEvent
 from sinks.clickhouse import connect
 from sinks.migrate import migrate, retention_of
 from streams.app import Services, create_app
-from streams.brands import BrandDirectory
-from streams.surge import SurgeConfig
 from vigie.console.digest import digest
 from vigie.console.web import ConsoleContext, console_for, listen, serve, url_of
 from vigie.embedded import EmbeddedBroker, free_port
 from vigie.helpdesk import Helpdesk
-from vigie.kafka import aiokafka_options, create_topics
-from vigie.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -11,12 +11,12 @@ from typing import Any
 
 import pytest
 
+from base.kafka import create_topics
+from base.settings import Settings
 from sinks.clickhouse import EmbeddedClickHouse
 from sinks.migrate import migrate
 from streams.app import Services, create_app
 from vigie.embedded import EmbeddedBroker, free_port
-from vigie.kafka import create_topics
-from vigie.settings import Settings
 
 
 def isolated_settings(broker: EmbeddedBroker, clickhouse_dir: Path, unique: str,

@@ -20,17 +20,17 @@ from pathlib import Path
 
 import orjson
 
-from ingest.scenarios import scenario
-from ingest.simulator import RawMessage, Simulator, for_wire, render
+from base.settings import Settings
+from core.brands import BrandDirectory
+from core.surge.pipeline import SurgePipeline
+from lab.scenarios import scenario
+from lab.simulator import RawMessage, Simulator, for_wire, render
 from schemas.alerts import Alert, AlertKind
 from schemas.events import SocialEvent
 from schemas.tasks import TaskStatus, TaskStatusValue
 from sinks.rows import alert_rows, task_status_rows
-from streams.brands import BrandDirectory
-from streams.surge.pipeline import SurgePipeline
 from tests.integration.conftest import eventually, running_worker
 from tests.integration.test_pipeline_e2e import publish
-from vigie.settings import Settings
 
 GUIDE = Path(__file__).parents[2] / "docs" / "analysts.md"
 LABELLED = Path(__file__).parents[1] / "data" / "classify_eval.jsonl"

@@ -16,18 +16,18 @@ import orjson
 import pytest
 from aiokafka.errors import KafkaError
 
-from ingest.simulator import RawMessage, Simulator
+from base.settings import Settings
+from core.brands import BrandDirectory
+from core.status import BREACH_PREFIX
+from lab.simulator import RawMessage, Simulator
 from schemas.events import Platform
 from sinks.migrate import discover
 from streams.app import Services
-from streams.brands import BrandDirectory
 from streams.outbox import Outbox
 from streams.rawfeed import RawFeed
-from streams.status import BREACH_PREFIX
 from tests.integration.conftest import eventually, running_worker
 from tests.integration.test_pipeline_e2e import publish
 from tests.kafka_reader import read_to_end
-from vigie.settings import Settings
 
 BACKLOG = 10_000
 BREACH_BATCH = 500

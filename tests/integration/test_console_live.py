@@ -13,12 +13,12 @@ import aiohttp
 import orjson
 from aiokafka import AIOKafkaProducer
 
+from base.kafka import aiokafka_options, create_topics
+from base.settings import Settings
+from core.brands import BrandDirectory
 from sinks.clickhouse import QueryResult
-from streams.brands import BrandDirectory
 from tests.integration.conftest import eventually
 from vigie.console.web import console_for, listen, serve, url_of
-from vigie.kafka import aiokafka_options, create_topics
-from vigie.settings import Settings
 
 
 async def no_history(sql: str, params: dict[str, Any] | None = None) -> QueryResult:

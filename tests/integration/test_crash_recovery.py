@@ -22,16 +22,16 @@ from typing import Any
 import orjson
 import pytest
 
-from ingest.simulator import RawMessage, Simulator
+from base.kafka import create_topics
+from base.settings import Settings
+from core.brands import BrandDirectory
+from lab.simulator import RawMessage, Simulator
 from schemas.events import Kind
 from sinks.clickhouse import EmbeddedClickHouse
-from streams.brands import BrandDirectory
 from tests.faults import Ends, GroupProgress, WorkerProcess, replay, wait_until
 from tests.integration.conftest import isolated_settings
 from tests.kafka_reader import read_to_end
 from vigie.embedded import EmbeddedBroker
-from vigie.kafka import create_topics
-from vigie.settings import Settings
 
 SEED = 20261102
 # The run happens in the module fixture, inside the first test's time limit: the full

@@ -16,14 +16,14 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from ingest.simulator import Simulator
+from base.kafka import create_topics
+from base.settings import Settings
+from core.brands import BrandDirectory
+from lab.simulator import Simulator
 from sinks.clickhouse import ClickHouse, QueryResult, Rows
 from streams.app import Services
-from streams.brands import BrandDirectory
 from tests.faults import Ends, GroupProgress, replay
 from tests.integration.conftest import eventually, running_worker
-from vigie.kafka import create_topics
-from vigie.settings import Settings
 
 RSS_BOUND_MB = 400
 PLATEAU_MB = 64

@@ -7,16 +7,16 @@ from datetime import UTC, datetime
 import orjson
 from aiokafka import AIOKafkaProducer
 
-from ingest.simulator import RawMessage, Simulator
+from base.kafka import aiokafka_options
+from base.settings import Settings
+from core.brands import BrandDirectory
+from lab.simulator import RawMessage, Simulator
 from schemas.deadletter import DeadLetter
 from schemas.events import Kind
 from schemas.tasks import ResponseTask
-from streams.brands import BrandDirectory
 from tests.integration.conftest import eventually, running_worker
 from tests.kafka_reader import read_to_end
 from tests.unit.test_schemas_export import invalid_records
-from vigie.kafka import aiokafka_options
-from vigie.settings import Settings
 
 
 async def publish(settings: Settings, messages: list[RawMessage]) -> None:

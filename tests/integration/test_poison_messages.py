@@ -1,4 +1,4 @@
-"""Poison messages: a payload that makes an adapter or the classifier raise is a dead
+"""Poison messages: a payload that makes a parser or the classifier raise is a dead
 letter carrying the exception, and the records after it are still processed."""
 
 from __future__ import annotations
@@ -10,18 +10,18 @@ import orjson
 import pytest
 from aiohttp import ClientSession
 
-from ingest.simulator import RawMessage, Simulator
+from base.kafka import create_topics
+from base.settings import Settings
+from core import parsers
+from core.brands import BrandDirectory
+from core.classify import default_classifier
+from core.parsers.base import Json, Parser
+from lab.simulator import RawMessage, Simulator
 from schemas.deadletter import DeadLetter
 from schemas.events import Classification, Platform, SocialEvent
-from streams import adapters
-from streams.adapters.base import Adapter, Json
-from streams.brands import BrandDirectory
-from streams.classify import default_classifier
 from tests.faults import replay
 from tests.integration.conftest import eventually, running_worker
 from tests.kafka_reader import read_to_end
-from vigie.kafka import create_topics
-from vigie.settings import Settings
 
 MARKER = "POISON-7f3a"
 
@@ -87,23 +87,23 @@ async def run_and_collect(settings: Settings, messages: list[RawMessage],
     return letters, stored
 
 
-async def test_payload_that_makes_an_adapter_raise_is_dead_lettered_and_the_stream_goes_on(
+async def test_payload_that_makes_an_parser_raise_is_dead_lettered_and_the_stream_goes_on(
     settings: Settings, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    original = adapters.ADAPTERS[Platform.X]
+    original = parsers.PARSERS[Platform.X]
 
     def parse(payload: Json) -> list[SocialEvent]:
         if MARKER in orjson.dumps(payload).decode():
-            raise PoisonError("adapter bug on this payload")
+            raise PoisonError("parser bug on this payload")
         return original.parse(payload)
 
-    monkeypatch.setitem(adapters.ADAPTERS, Platform.X, Adapter(Platform.X, parse))
+    monkeypatch.setitem(parsers.PARSERS, Platform.X, Parser(Platform.X, parse))
     messages = poisoned_traffic(200, Platform.X, 50, with_marker)
     letters, _ = await run_and_collect(settings, messages)
 
     [letter] = letters
     assert (letter.stage, letter.error_type, letter.reason) == (
-        "normalize", "PoisonError", "adapter bug on this payload")
+        "normalize", "PoisonError", "parser bug on this payload")
     assert letter.payload == messages[50].value
     assert letter.source_topic == settings.topics.raw(Platform.X)
 

@@ -12,13 +12,13 @@ import aiohttp
 import pytest
 import yaml
 
-from ingest.simulator import Simulator
-from streams.brands import BrandDirectory
+from base.settings import Settings
+from core.brands import BrandDirectory
+from lab.simulator import Simulator
 from tests.debian import binary
 from tests.integration.conftest import eventually, running_worker
 from tests.integration.test_pipeline_e2e import publish
 from vigie.embedded import free_port
-from vigie.settings import Settings
 
 RULES = Path(__file__).resolve().parents[2] / "deploy" / "prometheus" / "alerts.yml"
 

@@ -33,19 +33,19 @@ import pytest
 from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import TopicPartition
 
-from ingest.simulator import Simulator
+from base.kafka import aiokafka_options, create_topics
+from base.settings import Settings
+from core.brands import BrandDirectory
+from lab.simulator import Simulator
 from schemas.events import Kind
 from schemas.tasks import ResponseTask
 from sinks.clickhouse import EmbeddedClickHouse
 from sinks.migrate import migrate
-from streams.brands import BrandDirectory
 from tests.faults import worker_env
 from tests.integration.conftest import eventually, isolated_settings
 from tests.integration.test_pipeline_e2e import publish
 from tests.kafka_reader import read_to_end
 from vigie.embedded import EmbeddedBroker, free_port
-from vigie.kafka import aiokafka_options, create_topics
-from vigie.settings import Settings
 
 EVENTS = int(os.environ.get("VIGIE_SCALE_OUT_EVENTS", "50000"))
 VIGIE = str(Path(sys.executable).parent / "vigie")

@@ -16,17 +16,17 @@ import orjson
 import pytest
 from pydantic import SecretStr
 
-from ingest.simulator import RawMessage, Simulator
+from base.kafka import create_topics
+from base.settings import Settings
+from core.brands import BrandDirectory
+from lab.simulator import RawMessage, Simulator
 from schemas.events import Platform
 from sinks.clickhouse import QueryResult
-from streams.brands import BrandDirectory
 from tests.faults import replay
 from tests.integration.conftest import eventually, running_worker
 from tests.integration.test_outage_clickhouse import FaultyClickHouse
 from tests.kafka_reader import read_to_end
 from vigie.embedded import free_port
-from vigie.kafka import create_topics
-from vigie.settings import Settings
 
 PII = ("jeanne.martin@example.org", "+33 6 12 34 56 78", "FR76 3000 6000 0112 3456 7890 189")
 TEXT = (f"Bonjour, colis jamais reçu, écrivez-moi à {PII[0]} ou au {PII[1]}, "

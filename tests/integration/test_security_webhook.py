@@ -23,18 +23,18 @@ from aiohttp.test_utils import TestClient, TestServer
 from confluent_kafka import Message
 from pydantic import SecretStr
 
+from base.kafka import create_topics
+from base.logs import TEXT_FORMAT, SafeJsonFormatter, scrub
+from base.settings import Settings, WebhookSettings
+from core.brands import BrandDirectory
+from core.normalize import Source, normalize_or_refuse
 from ingest.publisher import RawPublisher
 from ingest.webhook import SECRET_FIELD, Receiver, TokenBuckets, UnsafeConfiguration, serve
 from schemas.deadletter import DeadLetter
 from schemas.events import Platform
-from streams.brands import BrandDirectory
-from streams.normalize import Source, normalize_or_refuse
 from tests.kafka_reader import read_to_end
 from tests.webhook_signing import hmac_sha256, signed
 from vigie.embedded import free_port
-from vigie.kafka import create_topics
-from vigie.logs import TEXT_FORMAT, SafeJsonFormatter, scrub
-from vigie.settings import Settings, WebhookSettings
 
 
 def test_receiver_and_worker_listen_on_loopback_unless_told_otherwise() -> None:

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from aiokafka import AIOKafkaProducer
 
-from ingest.scenarios import scenario
+from base.kafka import aiokafka_options, create_topics
+from base.settings import Settings
+from core.surge import SurgePipeline
+from core.surge.observation import Observation
+from lab.scenarios import scenario
 from schemas.alerts import Alert, AlertStatus
 from schemas.tasks import Action, ResponseTask
-from streams.surge import SurgePipeline
-from streams.surge.observation import Observation
 from tests.integration.conftest import eventually, running_worker
 from tests.kafka_reader import read_to_end
 from tests.unit.test_schemas_export import invalid_records
-from vigie.kafka import aiokafka_options, create_topics
-from vigie.settings import Settings
 
 
 async def publish_observations(settings: Settings, observations: list[Observation]) -> None:

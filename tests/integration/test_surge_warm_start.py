@@ -12,17 +12,17 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from base.settings import Settings
+from core.surge import SurgePipeline
+from core.surge.history import HISTORY_SQL, count, day_params
+from core.surge.observation import Observation
 from schemas.alerts import Alert, AlertStatus
 from sinks.clickhouse import EmbeddedClickHouse
 from sinks.migrate import migrate
 from streams.app import Services
-from streams.surge import SurgePipeline
-from streams.surge.history import HISTORY_SQL, count, day_params
-from streams.surge.observation import Observation
 from tests.integration.conftest import eventually, running_worker
 from tests.integration.test_surge_stream import publish_observations
 from tests.kafka_reader import read_to_end
-from vigie.settings import Settings
 
 LIVE = datetime(2026, 3, 4, 9, 0, tzinfo=UTC)
 HISTORY_DAYS = 2

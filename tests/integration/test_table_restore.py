@@ -6,13 +6,13 @@ records itself (``streams.state.LoggedTable``): Faust must restore them as its o
 
 from __future__ import annotations
 
-from ingest.simulator import Simulator
+from base.settings import Settings
+from core.brands import BrandDirectory
+from lab.simulator import Simulator
 from schemas.events import Kind
-from streams.brands import BrandDirectory
 from tests.integration.conftest import eventually, running_worker
 from tests.integration.test_pipeline_e2e import publish
 from tests.kafka_reader import read_to_end
-from vigie.settings import Settings
 
 
 async def test_a_restarted_worker_restores_what_the_previous_one_wrote(

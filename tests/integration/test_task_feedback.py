@@ -7,14 +7,14 @@ from datetime import UTC, datetime
 import orjson
 from aiokafka import AIOKafkaProducer
 
-from ingest.simulator import Simulator
+from base.kafka import aiokafka_options
+from base.settings import Settings
+from core.brands import BrandDirectory
+from lab.simulator import Simulator
 from schemas.tasks import Action, ResponseTask
-from streams.brands import BrandDirectory
 from tests.integration.conftest import eventually, running_worker
 from tests.integration.test_pipeline_e2e import publish
 from tests.kafka_reader import read_to_end
-from vigie.kafka import aiokafka_options
-from vigie.settings import Settings
 
 
 async def test_statuses_are_stored_and_only_undone_overdue_tasks_are_escalated(

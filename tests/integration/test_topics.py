@@ -12,10 +12,10 @@ from confluent_kafka import Consumer
 from confluent_kafka import TopicPartition as ConfluentPartition
 from confluent_kafka.admin import AdminClient, ConfigResource
 
+from base.kafka import create_topics, group_committed, record_ends
+from base.settings import KafkaSettings, Settings
 from tests.kafka_reader import read_to_end
 from vigie.embedded import EmbeddedBroker
-from vigie.kafka import create_topics, group_committed, record_ends
-from vigie.settings import KafkaSettings, Settings
 
 
 async def test_raw_topics_holding_unmasked_payloads_get_the_configured_retention(

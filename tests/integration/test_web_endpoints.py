@@ -8,12 +8,12 @@ from typing import Any
 import aiohttp
 import orjson
 
-from ingest.simulator import Simulator
+from base.settings import Settings
+from core.brands import BrandDirectory
+from lab.simulator import Simulator
 from sinks.clickhouse import Rows
-from streams.brands import BrandDirectory
 from tests.integration.conftest import eventually, running_worker
 from tests.integration.test_pipeline_e2e import publish
-from vigie.settings import Settings
 
 
 async def get(url: str) -> tuple[int, str, bytes]:

@@ -18,12 +18,12 @@ from confluent_kafka import Message
 from confluent_kafka.admin import AdminClient, NewTopic
 from pydantic import SecretStr
 
+from base.settings import KafkaSettings, Settings, TopicSettings, WebhookSettings
 from ingest.publisher import RawPublisher
 from ingest.webhook import Receiver
 from schemas.events import Platform
 from tests.kafka_reader import read_to_end
 from vigie.embedded import EmbeddedBroker
-from vigie.settings import KafkaSettings, Settings, TopicSettings, WebhookSettings
 
 PAYLOADS = Path(__file__).parents[1] / "data" / "payloads"
 SECRETS = {

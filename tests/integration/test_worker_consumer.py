@@ -11,10 +11,10 @@ from typing import Any, cast
 import faust
 import pytest
 
+from base.kafka import create_topics
+from base.settings import Settings
 from sinks.clickhouse import EmbeddedClickHouse
 from streams.app import create_app
-from vigie.kafka import create_topics
-from vigie.settings import Settings
 
 
 def _with_kafka(settings: Settings, **kafka: Any) -> Settings:

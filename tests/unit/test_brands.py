@@ -6,9 +6,9 @@ from collections.abc import Iterator
 
 import pytest
 
-import streams.brands
+import core.brands
+from core.brands import BrandDirectory, fold, within_one_edit
 from schemas.events import Platform
-from streams.brands import BrandDirectory, fold, within_one_edit
 
 
 @pytest.fixture(scope="module")
@@ -93,13 +93,13 @@ def test_words_too_long_to_be_one_typo_away_are_not_expanded(
     """A word's deletions cost the square of its length: a 250,000-letter word (a
     crafted payload) held the worker 15 s. Only words a name's length + 1 are tried."""
     expanded: list[int] = []
-    original = streams.brands._deletions
+    original = core.brands._deletions
 
     def counting(word: str) -> Iterator[str]:
         expanded.append(len(word))
         return original(word)
 
-    monkeypatch.setattr(streams.brands, "_deletions", counting)
+    monkeypatch.setattr(core.brands, "_deletions", counting)
     longest_name = max(len(fold(v).replace(" ", "")) for b in brands.brands.values()
                        for v in b.variants)
     assert brands.resolve(Platform.X, None, "é" * 250_000 + " aurorre air") == "aurore_air"

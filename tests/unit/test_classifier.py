@@ -11,12 +11,12 @@ from datetime import UTC, datetime
 import numpy as np
 import pytest
 
+from core.classify import Classifier, ModelClassifier, default_classifier
+from core.classify.cues import cue_columns
+from core.classify.model import OUTPUTS, shipped_model
+from lab.classify.corpus import fingerprint
+from lab.classify.training import ENCODER_FILES, ENCODER_VERSION
 from schemas.events import Author, Intent, Kind, Platform, Priority, Risk, SocialEvent
-from streams.classify import Classifier, ModelClassifier, default_classifier
-from streams.classify.corpus import fingerprint
-from streams.classify.cues import cue_columns
-from streams.classify.model import OUTPUTS, shipped_model
-from streams.classify.training import ENCODER_FILES, ENCODER_VERSION
 
 CLASSIFIER = default_classifier()
 

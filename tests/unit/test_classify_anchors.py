@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from streams.classify.anchors import Anchor, Anchored, anchors
+from core.classify.anchors import Anchor, Anchored, anchors
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ from pathlib import Path
 import orjson
 from typer.testing import CliRunner
 
-from streams.classify import default_classifier
+from core.classify import default_classifier
 from vigie.cli import app
 from vigie.commands.classify import _classify_stream
 

@@ -11,10 +11,10 @@ from collections import Counter
 
 import pytest
 
+from core.classify import default_classifier
+from lab.classify.corpus import hard_negatives, load_split, writers
+from lab.classify.evaluation import Report, evaluate
 from schemas.events import Intent, Risk, Sentiment
-from streams.classify import default_classifier
-from streams.classify.corpus import hard_negatives, load_split, writers
-from streams.classify.evaluation import Report, evaluate
 
 SENTIMENT_MACRO_F1_FLOOR = 0.75
 INTENT_ACCURACY_FLOOR = 0.77

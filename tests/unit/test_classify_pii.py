@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from streams.classify.pii import (
+from core.classify.pii import (
     PiiKind,
     find_personal_data,
     iban_is_valid,

@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from streams.classify.corpus import CORPUS, writers
-from streams.classify.model import OUTPUTS, LabelModel
-from streams.classify.training import Recipe, train
+from core.classify.model import OUTPUTS, LabelModel
+from lab.classify.corpus import CORPUS, writers
+from lab.classify.training import Recipe, train
 
 SMALL = Recipe(hidden=8, max_iter=5)
 pytestmark = pytest.mark.filterwarnings("ignore:Stochastic Optimizer:UserWarning")

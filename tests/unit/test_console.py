@@ -13,20 +13,20 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from base.settings import Settings
+from core.brands import BrandDirectory
 from schemas.alerts import Alert, AlertKind, AlertStatus, Polarity, Severity
 from schemas.alerts import TrajectoryPoint as Point
 from schemas.events import Author, ClassifiedEvent, Kind, Platform, Priority, Risk, Sentiment
 from sinks.clickhouse import EmbeddedClickHouse, QueryResult, Rows
 from sinks.migrate import migrate
 from sinks.rows import alert_rows, event_rows
-from streams.brands import BrandDirectory
 from vigie.console import charts
 from vigie.console.digest import digest
 from vigie.console.filters import Filters
 from vigie.console.live import MessageStream, Record
 from vigie.console.reads import Reads, TaskBadge, card, time_left
 from vigie.console.web import console_for
-from vigie.settings import Settings
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 PHONE = "+33 6 12 34 56 78"
@@ -65,7 +65,7 @@ def clickhouse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedCli
     task, acknowledged, for event 2."""
     ch = EmbeddedClickHouse(tmp_path_factory.mktemp("console"), "vigie")
     migrate(ch)
-    ch.insert(event_rows([(e, "raw.x", 0, i) for i, e in enumerate(EVENTS)], NOW, mask=False))
+    ch.insert(event_rows([(e, "raw.x", 0, i) for i, e in enumerate(EVENTS)], NOW))
     naive = NOW.replace(tzinfo=None)
     ch.insert(Rows("tasks", ("task_id", "event_id", "brand", "platform", "action", "queue",
                              "priority", "created_at", "due_by", "published_at"),

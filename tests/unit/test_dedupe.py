@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from streams.dedupe import ExactDeduper, NearDuplicateIndex, SimHasher, digest, tokenize
+from core.dedupe import ExactDeduper, NearDuplicateIndex, SimHasher, digest, tokenize
 
 COPY = "ATTENTION Maison Lumen est une ARNAQUE ils encaissent et ne livrent jamais partagez"
 

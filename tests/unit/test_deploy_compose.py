@@ -20,8 +20,8 @@ import pytest
 import yaml
 from pydantic import BaseModel, SecretStr
 
+from base.settings import Settings, WebhookSettings
 from sinks.migrate import discover, ttl_statement
-from vigie.settings import Settings, WebhookSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
@@ -227,7 +227,7 @@ def test_prometheus_scrapes_every_worker_on_its_web_port_at_metrics() -> None:
 
 
 def test_dashboard_prometheus_queries_name_metrics_the_workers_export() -> None:
-    from streams.metrics import Metrics
+    from base.metrics import Metrics
 
     suffixes = {"counter": ("_total",), "histogram": ("_bucket", "_sum", "_count"),
                 "gauge": ("",)}

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from streams.dedupe import ExactDeduper, digest
+from core.dedupe import ExactDeduper, digest
 from streams.digests import DigestMap
 
 

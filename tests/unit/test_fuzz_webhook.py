@@ -1,6 +1,6 @@
 """Fuzzing the webhook receiver: any path, body and signature gets an answer, never a 5xx.
 
-Bodies are the adapter fuzzer's damaged payloads plus empty, random and oversized
+Bodies are the parser fuzzer's damaged payloads plus empty, random and oversized
 ones; each is sent unsigned, forged, stale or correctly signed, to a known or an
 unknown platform. Unknown platform: 404; unsigned: 401; forged or stale: 403; too
 large: 413; signed: 200, the bytes published untouched, and the normalize stage
@@ -25,13 +25,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import SecretStr
 
+from base.settings import Settings, WebhookSettings
+from core.normalize import normalize_or_refuse
 from ingest.webhook import META, META_OBJECT, Receiver
 from schemas.deadletter import DeadLetter
 from schemas.events import Platform
-from streams.normalize import normalize_or_refuse
-from tests.unit.test_fuzz_adapters import BRANDS, SOURCE, damaged
+from tests.unit.test_fuzz_parsers import BRANDS, SOURCE, damaged
 from tests.webhook_signing import signed as sign
-from vigie.settings import Settings, WebhookSettings
 
 SECRETS = {
     "meta_app_secret": "fz-meta", "x_consumer_secret": "fz-x", "twitch_secret": "fz-twitch",

@@ -9,8 +9,8 @@ import time
 
 import pytest
 
+from base.metrics import Metrics
 from streams.looplag import LoopLagProbe, SliceSizer
-from streams.metrics import Metrics
 
 HOLD_S = 0.3
 

@@ -11,11 +11,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from core.brands import BrandDirectory
+from core.normalize import Source, normalize_or_refuse
+from core.parsers import PayloadError, parser_for
 from schemas.deadletter import DeadLetter
 from schemas.events import Platform, SocialEvent
-from streams.adapters import PayloadError, adapter_for
-from streams.brands import BrandDirectory
-from streams.normalize import Source, normalize_or_refuse
 
 BRANDS = BrandDirectory.load()
 SOURCE = Source("raw.any", 0, 0, b"k")
@@ -66,13 +66,13 @@ def _mutate(value: Any, path: list[int], replacement: Any) -> Any:
 
 @settings(max_examples=600, suppress_health_check=[HealthCheck.too_slow])
 @given(st.sampled_from(GOLDEN), st.lists(st.integers(0, 50), max_size=8), json_values)
-def test_adapters_refuse_damaged_real_payloads_only_with_payload_errors(
+def test_parsers_refuse_damaged_real_payloads_only_with_payload_errors(
     golden: tuple[Platform, Any], path: list[int], replacement: Any
 ) -> None:
     platform, payload = golden
     damaged = _mutate(payload, path, replacement)
     try:
-        events = adapter_for(platform)(damaged)
+        events = parser_for(platform)(damaged)
     except (PayloadError, ValidationError):
         return
     assert all(isinstance(e, SocialEvent) for e in events)

@@ -8,7 +8,21 @@ from pathlib import Path
 import orjson
 from aiokafka.partitioner import DefaultPartitioner
 
-from ingest.simulator import Simulator
+from base.settings import Settings
+from core.brands import BrandDirectory
+from core.dedupe import NearDup
+from core.pipeline import (
+    OBSERVATIONS_PER_RECORD,
+    BatchOutput,
+    Pipeline,
+    RawRecord,
+    decode_observations,
+    encode,
+    encode_observations,
+)
+from core.route import DM_WINDOW_S
+from core.surge.observation import Observation
+from lab.simulator import Simulator
 from schemas.events import (
     Classification,
     ClassifiedEvent,
@@ -19,21 +33,7 @@ from schemas.events import (
     Sentiment,
     assemble,
 )
-from streams.brands import BrandDirectory
-from streams.dedupe import NearDup
 from streams.partitioner import partition_for
-from streams.pipeline import (
-    OBSERVATIONS_PER_RECORD,
-    BatchOutput,
-    Pipeline,
-    RawRecord,
-    decode_observations,
-    encode,
-    encode_observations,
-)
-from streams.route import DM_WINDOW_S
-from streams.surge.observation import Observation
-from vigie.settings import Settings
 
 PAYLOADS = Path(__file__).parents[1] / "data" / "payloads"
 

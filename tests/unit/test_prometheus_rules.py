@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from streams.metrics import Metrics
+from base.metrics import Metrics
 from tests.debian import binary
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -7,10 +7,10 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from base.settings import SlaSettings
+from core.route import TASK_NAMESPACE, can_dm, route, task_id
 from schemas.events import Author, ClassifiedEvent, Intent, Kind, Platform, Priority, Risk
 from schemas.tasks import Action, Queue, ResponseLevel
-from streams.route import TASK_NAMESPACE, can_dm, route, task_id
-from vigie.settings import SlaSettings
 
 SLA = SlaSettings(around_the_clock=["critical", "high", "normal", "low"])
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)

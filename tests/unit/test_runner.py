@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
+from core.brands import BrandDirectory
+from core.classify import default_classifier
+from core.surge.pipeline import SurgePipeline, sentiment_from
 from schemas.alerts import Alert, AlertKind, AlertStatus, Polarity
 from schemas.events import Platform
 from sinks.clickhouse import EmbeddedClickHouse
-from streams.brands import BrandDirectory
-from streams.classify import default_classifier
-from streams.surge.pipeline import SurgePipeline, sentiment_from
 from vigie.runner import (
     HISTORY_MINUTES,
     INCIDENT_BRAND,

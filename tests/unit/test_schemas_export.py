@@ -14,16 +14,16 @@ from confluent_kafka import Message
 from jsonschema import Draft202012Validator
 from typer.testing import CliRunner
 
-from ingest.simulator import Simulator
+from base.settings import SlaSettings
+from core.brands import BrandDirectory
+from core.pipeline import encode
+from core.route import route, route_alert
+from lab.simulator import Simulator
 from schemas.alerts import Alert, AlertKind, AlertStatus, Severity
 from schemas.events import ClassifiedEvent, Intent, Kind, Priority, Sentiment
 from schemas.export import EXPORTS, JSON_DIR, Export, render
 from schemas.tasks import TaskStatus, TaskStatusValue
-from streams.brands import BrandDirectory
-from streams.pipeline import encode
-from streams.route import route, route_alert
 from vigie.cli import app
-from vigie.settings import SlaSettings
 
 BY_NAME = {e.name: e for e in EXPORTS}
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from vigie.settings import load_settings
+from base.settings import load_settings
 
 
 def test_a_secret_is_read_from_the_file_its_variable_names(

@@ -1,4 +1,4 @@
-"""The simulator's ground truth is exactly what the adapters make of its payloads."""
+"""The simulator's ground truth is exactly what the parsers make of its payloads."""
 
 from __future__ import annotations
 
@@ -6,11 +6,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from ingest.scenarios import SCENARIOS, scenario
-from ingest.simulator import Simulator, daily_rate, for_wire, render
+from core.brands import BrandDirectory
+from core.normalize import Source, normalize_or_refuse, normalize_payload
+from lab.scenarios import SCENARIOS, scenario
+from lab.simulator import Simulator, daily_rate, for_wire, render
 from schemas.events import Platform
-from streams.brands import BrandDirectory
-from streams.normalize import Source, normalize_or_refuse, normalize_payload
 
 SOURCE = Source("raw.test", 0, 0)
 
@@ -33,7 +33,7 @@ def test_normalized_payload_equals_expected_event_field_for_field(
 
 
 def test_every_kind_of_every_platform_is_simulated(brands: BrandDirectory) -> None:
-    from ingest.encoders import KINDS
+    from lab.encoders import KINDS
 
     seen = {(e.platform, e.kind) for m in Simulator(brands, seed=1, invalid_share=0)
             .messages(3000) for e in m.expected}

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from base.settings import ClickHouseSettings
 from schemas.alerts import Alert, AlertKind, AlertStatus, Polarity, Severity, TermExcess
 from schemas.alerts import TrajectoryPoint as Point
 from schemas.events import Author, ClassifiedEvent, Intent, Kind, Platform, Risk, Sentiment
@@ -24,7 +25,6 @@ from sinks.migrate import (
     ttl_statement,
 )
 from sinks.rows import alert_rows, event_rows, task_status_rows
-from vigie.settings import ClickHouseSettings
 
 T0 = datetime(2026, 11, 3, 10, 6, tzinfo=UTC)
 TABLES = {"events", "dead_letters", "tasks", "alerts", "task_status", "events_per_minute"}

@@ -12,12 +12,12 @@ from typing import Any
 import orjson
 import pytest
 
+from base.metrics import Metrics
 from schemas.events import Author, ClassifiedEvent, Kind, Platform
 from sinks.clickhouse import EmbeddedClickHouse, Rows
 from sinks.migrate import migrate
 from sinks.rows import EVENT_COLUMNS, event_rows
 from sinks.writer import ClickHouseWriter, RefusedRow, WriteResult, dedup_token, is_data_error
-from streams.metrics import Metrics
 
 NOW = datetime(2026, 11, 3, 10, 0, tzinfo=UTC)
 

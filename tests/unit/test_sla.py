@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from streams.sla import due_by
-from vigie.settings import SlaSettings
+from base.settings import SlaSettings
+from core.sla import due_by
 
 SLA = SlaSettings(support_timezone="Europe/Paris", support_open_hour=8, support_close_hour=20,
                   support_days=[0, 1, 2, 3, 4, 5])

@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 import pytest
 from pydantic import ValidationError
 
+from base.settings import SlaSettings
+from core.status import escalation, overdue_count, parse_status
 from schemas.events import Priority
 from schemas.tasks import Action, Queue, TaskStatusValue
-from streams.status import escalation, overdue_count, parse_status
-from vigie.settings import SlaSettings
 
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
 

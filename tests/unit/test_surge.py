@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
+from core.surge.baseline import BaselineConfig, expected
+from core.surge.detector import SurgeDetector
+from core.surge.pipeline import SurgePipeline
 from schemas.alerts import Alert, AlertKind, AlertStatus
-from streams.surge.baseline import BaselineConfig, expected
-from streams.surge.detector import SurgeDetector
-from streams.surge.pipeline import SurgePipeline
 
 DAY0 = 29_000_160  # an epoch minute at midnight UTC (2025-02-21)
 NORMAL = {("x", "negative"): 2, ("x", "neutral"): 4, ("facebook", "neutral"): 4,

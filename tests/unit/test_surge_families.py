@@ -6,7 +6,7 @@ import itertools
 import math
 import random
 
-from ingest.families import (
+from lab.families import (
     REQUIRED_WARMUP,
     Distractor,
     Envelope,
@@ -16,8 +16,7 @@ from ingest.families import (
     family,
     poisson,
 )
-from schemas.alerts import AlertKind
-from streams.surge.random_eval import (
+from lab.surge.random_eval import (
     Opened,
     by_type,
     fp_by_volume,
@@ -26,6 +25,7 @@ from streams.surge.random_eval import (
     score,
     summarize,
 )
+from schemas.alerts import AlertKind
 
 
 def test_a_family_is_the_same_for_the_same_seed_and_index_and_its_traffic_is_in_time_order(

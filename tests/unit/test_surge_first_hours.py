@@ -6,10 +6,10 @@ import random
 import statistics
 from collections.abc import Callable
 
-from ingest.families import poisson
+from core.surge.baseline import DEFAULT_SHAPE
+from core.surge.detector import Count, SurgeDetector
+from lab.families import poisson
 from schemas.alerts import Alert, AlertKind, AlertStatus
-from streams.surge.baseline import DEFAULT_SHAPE
-from streams.surge.detector import Count, SurgeDetector
 
 DAY0 = 29_000_160  # an epoch minute at midnight UTC (2025-02-21)
 PLATFORMS = {"x": 0.4, "facebook": 0.25, "instagram": 0.2, "whatsapp": 0.15}

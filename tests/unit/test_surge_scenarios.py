@@ -8,9 +8,9 @@ from datetime import timedelta
 
 import pytest
 
-from ingest.scenarios import SCENARIOS, scenario
+from lab.scenarios import SCENARIOS, scenario
+from lab.surge.evaluate import ScenarioResult, missed_targets, run_all
 from schemas.alerts import AlertStatus
-from streams.surge.evaluate import ScenarioResult, missed_targets, run_all
 
 
 @pytest.fixture(scope="module")

@@ -9,10 +9,10 @@ import orjson
 from prometheus_client import Gauge
 from rich.console import Console
 
-from streams.metrics import Metrics
+from base.logs import SafeJsonFormatter, scrub
+from base.metrics import Metrics
 from streams.web import PartitionLag, RateMeter, judge_readiness
 from vigie.commands.ops import merge, render
-from vigie.logs import SafeJsonFormatter, scrub
 
 
 def lag(n: int, partition: int = 0) -> PartitionLag:

@@ -27,8 +27,8 @@ import orjson
 import psutil
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
+from base.kafka import aiokafka_options
 from vigie.bench.setup import BenchConfig, faust_app_options
-from vigie.kafka import aiokafka_options
 
 REPORT_EVERY_S = 0.05
 
@@ -154,7 +154,7 @@ def seed_dedup_keys(store: Any, count: int, topic: str) -> None:
     """Fill the dedup table's store with ``count`` entries shaped like the worker's own
     (RSS check), seen in the hour before the simulated traffic starts: inside the TTL,
     so they stay (older ones would be swept, one changelog tombstone each)."""
-    from streams.dedupe import digest, first_seen_entry
+    from core.dedupe import digest, first_seen_entry
 
     start = datetime(2026, 11, 2, 8, 0, tzinfo=UTC).timestamp()  # Simulator's default
     for i in range(count):

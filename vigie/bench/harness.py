@@ -28,9 +28,10 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from rich.console import Console
 
-from ingest.simulator import RawMessage, Simulator
+from base.kafka import aiokafka_options, create_topics
+from core.brands import BrandDirectory
+from lab.simulator import RawMessage, Simulator
 from sinks.clickhouse import EmbeddedClickHouse
-from streams.brands import BrandDirectory
 from vigie.bench.report import (
     Latency,
     MemoryTimeline,
@@ -45,7 +46,6 @@ from vigie.bench.report import (
 )
 from vigie.bench.setup import BenchConfig
 from vigie.embedded import EmbeddedBroker
-from vigie.kafka import aiokafka_options, create_topics
 
 WORK_DIR = Path(".vigie/bench")
 MARK = b"@@bench "

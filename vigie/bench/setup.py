@@ -11,8 +11,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
+from base.settings import Settings
 from vigie.embedded import free_port
-from vigie.settings import Settings
 
 Scenario = Literal["limit", "naive", "vigie"]
 

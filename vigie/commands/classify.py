@@ -18,12 +18,12 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from core.classify import Classifier, classify_each, default_classifier
+from core.classify.model import ARTIFACT
+from core.normalize import reason_of
+from lab.classify.corpus import SPLITS, hard_negatives, load_split
+from lab.classify.evaluation import Case, LabelScore, Report, evaluate, load_cases
 from schemas.events import SocialEvent
-from streams.classify import Classifier, classify_each, default_classifier
-from streams.classify.corpus import SPLITS, hard_negatives, load_split
-from streams.classify.evaluation import Case, LabelScore, Report, evaluate, load_cases
-from streams.classify.model import ARTIFACT
-from streams.normalize import reason_of
 
 err = Console(stderr=True, soft_wrap=True)
 out = Console()
@@ -181,7 +181,7 @@ def train(
 ) -> None:
     """Rebuild the classifier artifact from the corpus (train and dev splits) and the
     pinned encoder; needs the ``train`` extra."""
-    from streams.classify.training import train as build
+    from lab.classify.training import train as build
 
     metadata = build(out_path, progress=lambda line: err.print(line, highlight=False))
     err.print(f"wrote {out_path} ({out_path.stat().st_size / 1e6:.1f} MB), "

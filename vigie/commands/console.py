@@ -17,11 +17,11 @@ import orjson
 import typer
 from rich.console import Console
 
+from base.settings import load_settings
+from core.brands import BrandDirectory
 from sinks.clickhouse import ClickHouse, QueryResult, connect
-from streams.brands import BrandDirectory
 from vigie.commands.ops import RUN_FILE, local_pipeline
 from vigie.console.web import console_for, listen, serve, url_of
-from vigie.settings import load_settings
 
 log = logging.getLogger(__name__)
 console = Console()

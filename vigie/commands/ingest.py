@@ -22,14 +22,14 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from base.settings import Settings, load_settings
+from core.brands import BrandDirectory
+from core.normalize import Source, normalize_or_refuse
+from core.parsers import parser_for
 from ingest.publisher import RawPublisher
-from ingest.simulator import RawMessage, Simulator, for_wire, render
+from lab.simulator import RawMessage, Simulator, for_wire, render
 from schemas.deadletter import DeadLetter
 from schemas.events import Platform
-from streams.adapters import adapter_for
-from streams.brands import BrandDirectory
-from streams.normalize import Source, normalize_or_refuse
-from vigie.settings import Settings, load_settings
 
 err = Console(stderr=True, soft_wrap=True)
 
@@ -85,8 +85,8 @@ def _messages(
         )
         yield from simulator.messages(count)
         return
-    from ingest.scenarios import SCENARIOS
-    from ingest.scenarios import scenario as build
+    from lab.scenarios import SCENARIOS
+    from lab.scenarios import scenario as build
 
     if scenario not in SCENARIOS:
         raise typer.BadParameter(f"unknown scenario; one of {', '.join(SCENARIOS)}")
@@ -202,7 +202,7 @@ def _event_seconds(messages: list[RawMessage], speed: float) -> Iterator[float]:
     last = 0.0
     for message in messages:
         try:
-            at = adapter_for(message.platform)(orjson.loads(message.value))[0].created_at
+            at = parser_for(message.platform)(orjson.loads(message.value))[0].created_at
             moment = at.timestamp()
         except Exception:  # unreadable payloads go out right after the previous one
             yield last

@@ -23,7 +23,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from vigie.logs import configure_logging
+from base.logs import configure_logging
 
 console = Console()
 RUN_FILE = Path(".vigie") / "run.json"
@@ -36,7 +36,7 @@ def logging_options() -> None:
     """Streaming lookout for what people say to and about brands."""
     from pydantic import ValidationError
 
-    from vigie.settings import load_settings
+    from base.settings import load_settings
 
     try:
         settings = load_settings()

@@ -14,10 +14,10 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from base.settings import load_settings
 from sinks.clickhouse import connect
 from sinks.migrate import migrate as apply_migrations
 from sinks.migrate import retention_of
-from vigie.settings import load_settings
 
 console = Console()
 

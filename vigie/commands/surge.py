@@ -20,13 +20,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from base.settings import load_settings
+from core.classify import default_classifier
+from core.surge.history import HISTORY_SQL, count, day_params, read_counts
+from core.surge.pipeline import SurgePipeline, sentiment_from
+from lab.surge import random_eval as ev
+from lab.surge.evaluate import median_delay, missed_targets, run_all
 from sinks.clickhouse import connect
-from streams.classify import default_classifier
-from streams.surge import random_eval as ev
-from streams.surge.evaluate import median_delay, missed_targets, run_all
-from streams.surge.history import HISTORY_SQL, count, day_params, read_counts
-from streams.surge.pipeline import SurgePipeline, sentiment_from
-from vigie.settings import load_settings
 
 err = Console(stderr=True, soft_wrap=True)
 out = Console(width=110)

@@ -26,10 +26,10 @@ from typing import Any, Literal
 import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from base.kafka import aiokafka_options
+from base.settings import KafkaSettings, TopicSettings
 from vigie.console.filters import Filters
 from vigie.console.reads import Card, TaskBadge, badge, card
-from vigie.kafka import aiokafka_options
-from vigie.settings import KafkaSettings, TopicSettings
 
 log = logging.getLogger(__name__)
 

@@ -20,8 +20,8 @@ from typing import Any
 
 import orjson
 
+from core.classify import mask_personal_data
 from sinks.clickhouse import QueryResult
-from streams.classify import mask_personal_data
 from vigie.console import charts
 from vigie.console.filters import Filters
 

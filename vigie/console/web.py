@@ -33,13 +33,13 @@ from aiohttp_sse import sse_response
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from pydantic import ValidationError
 
+from base.settings import Settings
+from core.brands import BrandDirectory
 from schemas.events import Platform, Priority, Risk
-from streams.brands import BrandDirectory
 from vigie.commands.ops import STAGE_ORDER, merge
 from vigie.console.filters import NO_BRAND, Filters
 from vigie.console.live import MessageStream, Tail
 from vigie.console.reads import Query, Reads, time_left
-from vigie.settings import Settings
 
 log = logging.getLogger(__name__)
 

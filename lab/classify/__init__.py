@@ -1,0 +1,1 @@
+"""The classifier's corpus, training and evaluation (`vigie train`, `vigie eval`)."""
