@@ -33,8 +33,8 @@ from core.pipeline import (
 from lab.simulator import Simulator
 from sinks.rows import event_rows, task_rows
 from streams.app import GC_THRESHOLDS
+from streams.handlers import SLICE
 
-SLICE = 250  # as streams.agents
 PROCESSED_AT = datetime(2026, 11, 3, tzinfo=UTC)  # fixed, so the rows' digest is stable
 
 

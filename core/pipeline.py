@@ -2,7 +2,7 @@
 
 raw → normalize → exact dedup → classify → near-duplicate clustering → route, in one
 pass over a batch, so the stream pays one Kafka hop for the whole chain. The agent
-in :mod:`streams.agents` feeds it records and then performs the outputs in the
+in :mod:`streams.handlers` feeds it records and then performs the outputs in the
 order that keeps the at-least-once guarantee.
 
 State: the exact-dedup memory is an injected mapping (a changelog-backed Faust table

@@ -7,12 +7,8 @@ settings it is given, so tests and ``vigie run`` can hold several apps side by s
 from __future__ import annotations
 
 import gc
-from dataclasses import dataclass
-from typing import Any, cast
 
 import faust
-from aiokafka import TopicPartition
-from faust.types import TP
 
 from base.kafka import record_ends, ssl_context
 from base.metrics import Metrics
@@ -22,25 +18,13 @@ from core.classify import Classifier
 from core.pipeline import Pipeline
 from sinks.clickhouse import ClickHouse, connect
 from sinks.writer import ClickHouseWriter
+from streams import faust_patches
 from streams.looplag import LoopLagProbe
 from streams.partitioner import partition_for
 from streams.rawfeed import RawFeed
-from streams.tables import Tables, declare_tables
-from streams.topics import Topics, declare_topics
-
-
-@dataclass
-class Services:
-    """What the agents work with, built once per app."""
-
-    settings: Settings
-    topics: Topics
-    tables: Tables
-    pipeline: Pipeline
-    writer: ClickHouseWriter
-    metrics: Metrics
-    raw_feed: RawFeed
-    loop_lag: LoopLagProbe
+from streams.services import Services
+from streams.tables import declare_tables
+from streams.topics import declare_topics
 
 
 def _credentials(kafka: KafkaSettings) -> faust.SASLCredentials | faust.SSLCredentials | None:
@@ -63,45 +47,6 @@ def _credentials(kafka: KafkaSettings) -> faust.SASLCredentials | faust.SSLCrede
 # fifty rounds of survivors held the whole of the batches in flight, so collecting it
 # held the event loop longest of anything under a backlog (round 7).
 GC_THRESHOLDS = (10_000, 10, 10)
-
-
-class NoReadPositions(dict[Any, Any]):
-    """A read-position memory that remembers nothing: Faust's fetch loop drops no record."""
-
-    def __getitem__(self, key: Any) -> None:
-        return None
-
-    def __setitem__(self, key: Any, value: Any) -> None:
-        pass
-
-
-def _fetch_wait(app: faust.App, wait_ms: int) -> None:
-    """Set the worker consumer's fetch wait, which Faust fixes at 1,500 ms when it
-    creates the client (in the consumer's thread, at start)."""
-    thread = cast(Any, app.consumer)._thread
-    create = thread._create_worker_consumer
-
-    def create_worker_consumer(transport: Any) -> Any:
-        client = create(transport)
-        client._fetch_max_wait_ms = wait_ms
-        return client
-
-    thread._create_worker_consumer = create_worker_consumer
-
-
-def _ends_at_last_record(app: faust.App, kafka: KafkaSettings) -> None:
-    """Every end offset the worker's consumer reads (table recovery, lag readings) is
-    the one :func:`record_ends` finds, not the one the embedded broker reports (a record
-    batch short, so recovery restored a batch's worth of each table at most)."""
-    thread = cast(Any, app.consumer)._thread
-    reported = thread._highwaters
-
-    async def highwaters(partitions: list[Any]) -> dict[Any, int]:
-        found = await record_ends(kafka, {TopicPartition(tp.topic, tp.partition): end
-                                          for tp, end in (await reported(partitions)).items()})
-        return {TP(tp.topic, tp.partition): end for tp, end in found.items()}
-
-    thread._highwaters = highwaters
 
 
 def create_app(
@@ -143,13 +88,10 @@ def create_app(
         web_tables_enabled=settings.web_debug_pages,
         web_router_enabled=settings.web_debug_pages,
     )
-    # The agents decide which records are new (streams/offsets.py); Faust's own filter,
-    # which drops a fetched record below the last position it delivered, can drop
-    # re-read records after a seek (a delivery still in flight resets that position).
-    cast(Any, app.consumer)._read_offset = NoReadPositions()
-    _fetch_wait(app, kafka.fetch_max_wait_ms)
-    if kafka.end_offsets_from_records:
-        _ends_at_last_record(app, kafka)
+    faust_patches.forget_read_positions(app)
+    faust_patches.set_fetch_wait(app, kafka.fetch_max_wait_ms)
+    if kafka.end_offsets_from_records:  # (the embedded broker reports them a batch short)
+        faust_patches.read_ends_at_last_record(app, lambda ends: record_ends(kafka, ends))
     # Table writes wait in the producer buffer; past this size Faust stalls consumption
     # record by record with a warning each. A batch writes up to one changelog record per
     # event, so the bound is two batches (the committer drains it before each commit).

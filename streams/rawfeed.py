@@ -22,6 +22,8 @@ from typing import Any, cast
 import faust
 from faust.types import EventT, Message
 
+from streams.faust_patches import GetMany, wrap_getmany
+
 # Records taken from a fetch between two turns of the event loop: Faust makes each a
 # message as it goes, and a backlog's fetch brings thousands at once.
 YIELD_EVERY = 500
@@ -44,23 +46,24 @@ class RawFeed:
 
     def install(self, app: faust.App) -> None:
         """Take the records of the feed's topics out of ``app``'s fetch loop (before
-        the worker starts: the loop binds the consumer's ``getmany`` when it starts)."""
+        the worker starts)."""
         consumer = cast(Any, app.consumer)
-        fetched = consumer.getmany
 
-        async def getmany(timeout: float) -> AsyncIterator[tuple[Any, Message]]:  # noqa: ASYNC109 (Faust's name)
-            generation, taken = app.consumer_generation_id, 0
-            async for tp, message in fetched(timeout):
-                if tp.topic not in self.topics:
-                    yield tp, message
-                elif await self._room_for(consumer, app, generation):
-                    consumer.track_message(message)  # a rebalance waits for its ack
-                    self._add(message)
-                    taken += 1
-                    if taken % YIELD_EVERY == 0:  # a fetch can hold thousands of records
-                        await asyncio.sleep(0)
+        def taking_raw_records(fetched: GetMany) -> GetMany:
+            async def getmany(timeout: float) -> AsyncIterator[tuple[Any, Message]]:  # noqa: ASYNC109 (Faust's name)
+                generation, taken = app.consumer_generation_id, 0
+                async for tp, message in fetched(timeout):
+                    if tp.topic not in self.topics:
+                        yield tp, message
+                    elif await self._room_for(consumer, app, generation):
+                        consumer.track_message(message)  # a rebalance waits for its ack
+                        self._add(message)
+                        taken += 1
+                        if taken % YIELD_EVERY == 0:  # a fetch can hold thousands of records
+                            await asyncio.sleep(0)
+            return getmany
 
-        consumer.getmany = getmany
+        wrap_getmany(app, taking_raw_records)
         app.flow_control.manage_queue(cast(Any, self))  # cleared with the streams' queues
 
     async def _room_for(self, consumer: Any, app: faust.App, generation: int) -> bool:

@@ -39,9 +39,8 @@ import orjson
 from faust.web import Request, Response, View
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from base.kafka import group_committed
-from base.settings import KafkaSettings
-from streams.app import Services
+from streams.lag import PartitionLag, consumer_lag, source_topics
+from streams.services import Services
 from streams.timers import periodic
 
 STATUS_SCHEMA = "vigie.status.v1"
@@ -73,15 +72,6 @@ class RateMeter:
 
 
 @dataclass(frozen=True, slots=True)
-class PartitionLag:
-    topic: str
-    partition: int
-    end: int
-    committed: int
-    lag: int
-
-
-@dataclass(frozen=True, slots=True)
 class Readiness:
     ready: bool
     reasons: tuple[str, ...]
@@ -101,44 +91,6 @@ def judge_readiness(*, running: bool, rebalancing: bool, lags: list[PartitionLag
     if total > max_lag:
         reasons.append(f"lag {total} above {max_lag}")
     return Readiness(not reasons, tuple(reasons))
-
-
-def source_topics(app: faust.App) -> set[str]:
-    """The topics the agents consume, whose lag matters (table changelogs excluded)."""
-    return {str(topic) for agent in app.agents.values()
-            for topic in getattr(agent.channel, "topics", ())}
-
-
-async def consumer_lag(app: faust.App, kafka: KafkaSettings,
-                       topics: set[str]) -> list[PartitionLag]:
-    """Lag of every owned source partition: end offset minus committed offset.
-
-    A partition this worker has not committed yet since it was assigned counts from
-    the group's last commit (from 0 if the group never committed it), not from the
-    consumer's position: the position runs ahead of what is stored by every fetched
-    and in-flight record, and the SLA check relies on this lag to wait for unread
-    statuses.
-    """
-    consumer = app.consumer
-    try:
-        owned = sorted((tp for tp in consumer.assignment() if tp.topic in topics),
-                       key=lambda tp: (tp.topic, tp.partition))
-    except Exception:  # consumer not started yet, or stopping
-        return []
-    if not owned:
-        return []
-    ends: dict[Any, int] = dict(await consumer.highwaters(*owned))
-    committed: dict[tuple[str, int], int] = {
-        (tp.topic, tp.partition): offset for tp in owned
-        if (offset := app.monitor.tp_committed_offsets.get(tp)) is not None}
-    if unknown := [(tp.topic, tp.partition) for tp in owned
-                   if (tp.topic, tp.partition) not in committed]:
-        committed |= await group_committed(kafka, app.conf.id, unknown)
-    lags = []
-    for tp in owned:
-        end, done = int(ends.get(tp) or 0), committed.get((tp.topic, tp.partition), 0)
-        lags.append(PartitionLag(tp.topic, tp.partition, end, done, max(0, end - done)))
-    return lags
 
 
 def _consumer_running(app: faust.App) -> bool:

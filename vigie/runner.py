@@ -60,7 +60,8 @@ from lab.simulator import RawMessage, Simulator, daily_rate, for_wire, render
 from schemas.events import Platform, Sentiment, SocialEvent
 from sinks.clickhouse import connect
 from sinks.migrate import migrate, retention_of
-from streams.app import Services, create_app
+from streams.app import create_app
+from streams.services import Services
 from vigie.console.digest import digest
 from vigie.console.web import ConsoleContext, console_for, listen, serve, url_of
 from vigie.embedded import EmbeddedBroker, free_port

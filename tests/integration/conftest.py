@@ -15,7 +15,8 @@ from base.kafka import create_topics
 from base.settings import Settings
 from sinks.clickhouse import EmbeddedClickHouse
 from sinks.migrate import migrate
-from streams.app import Services, create_app
+from streams.app import create_app
+from streams.services import Services
 from vigie.embedded import EmbeddedBroker, free_port
 
 

@@ -22,9 +22,9 @@ from core.status import BREACH_PREFIX
 from lab.simulator import RawMessage, Simulator
 from schemas.events import Platform
 from sinks.migrate import discover
-from streams.app import Services
 from streams.outbox import Outbox
 from streams.rawfeed import RawFeed
+from streams.services import Services
 from tests.integration.conftest import eventually, running_worker
 from tests.integration.test_pipeline_e2e import publish
 from tests.kafka_reader import read_to_end

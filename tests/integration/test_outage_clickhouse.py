@@ -21,7 +21,7 @@ from base.settings import Settings
 from core.brands import BrandDirectory
 from lab.simulator import Simulator
 from sinks.clickhouse import ClickHouse, QueryResult, Rows
-from streams.app import Services
+from streams.services import Services
 from tests.faults import Ends, GroupProgress, replay
 from tests.integration.conftest import eventually, running_worker
 

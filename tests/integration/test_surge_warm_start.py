@@ -19,7 +19,7 @@ from core.surge.observation import Observation
 from schemas.alerts import Alert, AlertStatus
 from sinks.clickhouse import EmbeddedClickHouse
 from sinks.migrate import migrate
-from streams.app import Services
+from streams.services import Services
 from tests.integration.conftest import eventually, running_worker
 from tests.integration.test_surge_stream import publish_observations
 from tests.kafka_reader import read_to_end

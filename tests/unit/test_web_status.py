@@ -11,7 +11,8 @@ from rich.console import Console
 
 from base.logs import SafeJsonFormatter, scrub
 from base.metrics import Metrics
-from streams.web import PartitionLag, RateMeter, judge_readiness
+from streams.lag import PartitionLag
+from streams.web import RateMeter, judge_readiness
 from vigie.commands.ops import merge, render
 
 

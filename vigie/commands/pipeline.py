@@ -5,19 +5,18 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
-import re
 import signal
 from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
-from rich.text import Text
 
 from base.settings import load_settings
 from sinks.clickhouse import connect
 from sinks.migrate import migrate as apply_migrations
 from sinks.migrate import retention_of
+from vigie.terminal import literal
 
 console = Console()
 
@@ -75,18 +74,6 @@ def _log_task_stacks(loop: asyncio.AbstractEventLoop) -> None:
     for task in asyncio.all_tasks(loop):
         task.print_stack(limit=8, file=out)
     logging.getLogger("vigie.worker").warning("coroutine stacks:\n%s", out.getvalue())
-
-
-# Characters that drive a terminal rather than show: C0/C1 controls (escape sequences
-# start with ESC), zero-width and bidirectional formatting marks.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
-
-
-def literal(value: object) -> Text:
-    """``value`` shown as it is: never read as Rich markup, and control characters
-    written as escapes (``\\x1b``, ``\\n``, ``\\u202e``) so they cannot reach the terminal."""
-    shown = _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode(), str(value))
-    return Text(shown)
 
 
 def sql(

@@ -2,7 +2,7 @@
 the alert with its explanation, the most urgent tasks, and where the console is.
 
 The same reads as the page's (:mod:`vigie.console.reads`), printed with Rich; message
-texts go through :func:`vigie.commands.pipeline.literal` (data, never markup or
+texts go through :func:`vigie.terminal.literal` (data, never markup or
 terminal codes).
 """
 
@@ -15,8 +15,8 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from vigie.commands.pipeline import literal
 from vigie.console.reads import AlertView, TaskBadge, UrgentTask, time_left
+from vigie.terminal import literal
 
 SPARKS = "▁▂▃▄▅▆▇█"
 EXCERPT = 90
