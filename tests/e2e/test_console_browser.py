@@ -22,7 +22,7 @@ import orjson
 import pytest
 from playwright.sync_api import Page, sync_playwright
 
-from tests.debian import binary
+from tests.support.debian import binary
 from vigie.console.reads import time_left
 
 VIGIE = str(Path(sys.executable).parent / "vigie")

@@ -29,8 +29,8 @@ from schemas.alerts import Alert, AlertKind
 from schemas.events import SocialEvent
 from schemas.tasks import TaskStatus, TaskStatusValue
 from sinks.rows import alert_rows, task_status_rows
-from tests.integration.conftest import eventually, running_worker
-from tests.integration.test_pipeline_e2e import publish
+from tests.support.publish import publish
+from tests.support.worker import eventually, running_worker
 
 GUIDE = Path(__file__).parents[2] / "docs" / "analysts.md"
 LABELLED = Path(__file__).parents[1] / "data" / "classify_eval.jsonl"

@@ -25,9 +25,9 @@ from sinks.migrate import discover
 from streams.outbox import Outbox
 from streams.rawfeed import RawFeed
 from streams.services import Services
-from tests.integration.conftest import eventually, running_worker
-from tests.integration.test_pipeline_e2e import publish
-from tests.kafka_reader import read_to_end
+from tests.support.kafka_reader import read_to_end
+from tests.support.publish import publish
+from tests.support.worker import eventually, running_worker
 
 BACKLOG = 10_000
 BREACH_BATCH = 500

@@ -17,7 +17,7 @@ from base.kafka import aiokafka_options, create_topics
 from base.settings import Settings
 from core.brands import BrandDirectory
 from sinks.clickhouse import QueryResult
-from tests.integration.conftest import eventually
+from tests.support.worker import eventually
 from vigie.console.web import console_for, listen, serve, url_of
 
 

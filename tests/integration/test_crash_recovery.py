@@ -28,9 +28,9 @@ from core.brands import BrandDirectory
 from lab.simulator import RawMessage, Simulator
 from schemas.events import Kind
 from sinks.clickhouse import EmbeddedClickHouse
-from tests.faults import Ends, GroupProgress, WorkerProcess, replay, wait_until
-from tests.integration.conftest import isolated_settings
-from tests.kafka_reader import read_to_end
+from tests.support.faults import Ends, GroupProgress, WorkerProcess, replay, wait_until
+from tests.support.kafka_reader import read_to_end
+from tests.support.worker import isolated_settings
 from vigie.embedded import EmbeddedBroker
 
 SEED = 20261102

@@ -11,7 +11,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from streams.outbox import Outbox
-from tests.kafka_reader import read_to_end
+from tests.support.kafka_reader import read_to_end
 from vigie.embedded import EmbeddedBroker
 
 

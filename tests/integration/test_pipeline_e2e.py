@@ -2,33 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import orjson
-from aiokafka import AIOKafkaProducer
 
-from base.kafka import aiokafka_options
 from base.settings import Settings
 from core.brands import BrandDirectory
-from lab.simulator import RawMessage, Simulator
+from lab.simulator import Simulator
 from schemas.deadletter import DeadLetter
 from schemas.events import Kind
 from schemas.tasks import ResponseTask
-from tests.integration.conftest import eventually, running_worker
-from tests.kafka_reader import read_to_end
-from tests.unit.test_schemas_export import invalid_records
-
-
-async def publish(settings: Settings, messages: list[RawMessage]) -> None:
-    producer = AIOKafkaProducer(**aiokafka_options(settings.kafka), acks="all")
-    await producer.start()
-    try:
-        for m in messages:
-            await producer.send(settings.topics.raw(m.platform), m.value, key=m.key,
-                                headers=[("received_at", datetime.now(UTC).isoformat().encode())])
-        await producer.flush()
-    finally:
-        await producer.stop()
+from tests.support.kafka_reader import read_to_end
+from tests.support.publish import publish
+from tests.support.schemas import invalid_records
+from tests.support.worker import eventually, running_worker
 
 
 async def test_valid_events_reach_clickhouse_tasks_and_bad_ones_the_dead_letter_topic(

@@ -19,9 +19,9 @@ from core.parsers.base import Json, Parser
 from lab.simulator import RawMessage, Simulator
 from schemas.deadletter import DeadLetter
 from schemas.events import Classification, Platform, SocialEvent
-from tests.faults import replay
-from tests.integration.conftest import eventually, running_worker
-from tests.kafka_reader import read_to_end
+from tests.support.faults import replay
+from tests.support.kafka_reader import read_to_end
+from tests.support.worker import eventually, running_worker
 
 MARKER = "POISON-7f3a"
 

@@ -15,9 +15,9 @@ import yaml
 from base.settings import Settings
 from core.brands import BrandDirectory
 from lab.simulator import Simulator
-from tests.debian import binary
-from tests.integration.conftest import eventually, running_worker
-from tests.integration.test_pipeline_e2e import publish
+from tests.support.debian import binary
+from tests.support.publish import publish
+from tests.support.worker import eventually, running_worker
 from vigie.embedded import free_port
 
 RULES = Path(__file__).resolve().parents[2] / "deploy" / "prometheus" / "alerts.yml"

@@ -41,10 +41,10 @@ from schemas.events import Kind
 from schemas.tasks import ResponseTask
 from sinks.clickhouse import EmbeddedClickHouse
 from sinks.migrate import migrate
-from tests.faults import worker_env
-from tests.integration.conftest import eventually, isolated_settings
-from tests.integration.test_pipeline_e2e import publish
-from tests.kafka_reader import read_to_end
+from tests.support.faults import worker_env
+from tests.support.kafka_reader import read_to_end
+from tests.support.publish import publish
+from tests.support.worker import eventually, isolated_settings
 from vigie.embedded import EmbeddedBroker, free_port
 
 EVENTS = int(os.environ.get("VIGIE_SCALE_OUT_EVENTS", "50000"))

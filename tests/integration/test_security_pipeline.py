@@ -22,10 +22,10 @@ from core.brands import BrandDirectory
 from lab.simulator import RawMessage, Simulator
 from schemas.events import Platform
 from sinks.clickhouse import QueryResult
-from tests.faults import replay
-from tests.integration.conftest import eventually, running_worker
-from tests.integration.test_outage_clickhouse import FaultyClickHouse
-from tests.kafka_reader import read_to_end
+from tests.support.clickhouse import FaultyClickHouse
+from tests.support.faults import replay
+from tests.support.kafka_reader import read_to_end
+from tests.support.worker import eventually, running_worker
 from vigie.embedded import free_port
 
 PII = ("jeanne.martin@example.org", "+33 6 12 34 56 78", "FR76 3000 6000 0112 3456 7890 189")

@@ -32,8 +32,8 @@ from ingest.publisher import RawPublisher
 from ingest.webhook import SECRET_FIELD, Receiver, TokenBuckets, UnsafeConfiguration, serve
 from schemas.deadletter import DeadLetter
 from schemas.events import Platform
-from tests.kafka_reader import read_to_end
-from tests.webhook_signing import hmac_sha256, signed
+from tests.support.kafka_reader import read_to_end
+from tests.support.webhook_signing import hmac_sha256, signed
 from vigie.embedded import free_port
 
 

@@ -2,32 +2,16 @@
 
 from __future__ import annotations
 
-from aiokafka import AIOKafkaProducer
-
-from base.kafka import aiokafka_options, create_topics
 from base.settings import Settings
 from core.surge import SurgePipeline
 from core.surge.observation import Observation
 from lab.scenarios import scenario
 from schemas.alerts import Alert, AlertStatus
 from schemas.tasks import Action, ResponseTask
-from tests.integration.conftest import eventually, running_worker
-from tests.kafka_reader import read_to_end
-from tests.unit.test_schemas_export import invalid_records
-
-
-async def publish_observations(settings: Settings, observations: list[Observation]) -> None:
-    """The observations on the surge feed (topics created), acknowledged by the broker."""
-    await create_topics(settings)
-    producer = AIOKafkaProducer(**aiokafka_options(settings.kafka), acks="all",
-                                linger_ms=20, max_batch_size=1 << 20)
-    await producer.start()
-    try:
-        for observation in observations:
-            await producer.send(settings.topics.surge, observation.encode())
-        await producer.flush()
-    finally:
-        await producer.stop()
+from tests.support.kafka_reader import read_to_end
+from tests.support.publish import publish_observations
+from tests.support.schemas import invalid_records
+from tests.support.worker import eventually, running_worker
 
 
 async def test_a_sharp_spike_fed_through_kafka_gives_the_offline_alerts_and_a_crisis_task(

@@ -20,9 +20,9 @@ from schemas.alerts import Alert, AlertStatus
 from sinks.clickhouse import EmbeddedClickHouse
 from sinks.migrate import migrate
 from streams.services import Services
-from tests.integration.conftest import eventually, running_worker
-from tests.integration.test_surge_stream import publish_observations
-from tests.kafka_reader import read_to_end
+from tests.support.kafka_reader import read_to_end
+from tests.support.publish import publish_observations
+from tests.support.worker import eventually, running_worker
 
 LIVE = datetime(2026, 3, 4, 9, 0, tzinfo=UTC)
 HISTORY_DAYS = 2

@@ -10,9 +10,9 @@ from base.settings import Settings
 from core.brands import BrandDirectory
 from lab.simulator import Simulator
 from schemas.events import Kind
-from tests.integration.conftest import eventually, running_worker
-from tests.integration.test_pipeline_e2e import publish
-from tests.kafka_reader import read_to_end
+from tests.support.kafka_reader import read_to_end
+from tests.support.publish import publish
+from tests.support.worker import eventually, running_worker
 
 
 async def test_a_restarted_worker_restores_what_the_previous_one_wrote(

@@ -5,16 +5,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import orjson
-from aiokafka import AIOKafkaProducer
 
-from base.kafka import aiokafka_options
 from base.settings import Settings
 from core.brands import BrandDirectory
 from lab.simulator import Simulator
 from schemas.tasks import Action, ResponseTask
-from tests.integration.conftest import eventually, running_worker
-from tests.integration.test_pipeline_e2e import publish
-from tests.kafka_reader import read_to_end
+from tests.support.kafka_reader import read_to_end
+from tests.support.publish import publish, send_all
+from tests.support.worker import eventually, running_worker
 
 
 async def test_statuses_are_stored_and_only_undone_overdue_tasks_are_escalated(
@@ -37,16 +35,10 @@ async def test_statuses_are_stored_and_only_undone_overdue_tasks_are_escalated(
     ids = sorted({t.task_id for t in tasks})
     assert len(ids) == stored, "the topic read back holds every stored task"
     done = set(ids[::2])
-    producer = AIOKafkaProducer(**aiokafka_options(settings.kafka), acks="all")
-    await producer.start()
-    try:
-        for task_id in sorted(done):
-            status = {"task_id": task_id, "status": "done", "at": datetime.now(UTC).isoformat()}
-            await producer.send(settings.topics.task_status, orjson.dumps(status))
-        await producer.send(settings.topics.task_status, b'{"task_id": "x", "status": "?"}')
-        await producer.flush()
-    finally:
-        await producer.stop()
+    statuses = [orjson.dumps({"task_id": task_id, "status": "done",
+                              "at": datetime.now(UTC).isoformat()}) for task_id in sorted(done)]
+    await send_all(settings, [(settings.topics.task_status, s, None)
+                              for s in [*statuses, b'{"task_id": "x", "status": "?"}']])
 
     checking = settings.model_copy(update={
         "sla": settings.sla.model_copy(update={"breach_check_s": 1.0})})

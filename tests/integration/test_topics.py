@@ -14,7 +14,7 @@ from confluent_kafka.admin import AdminClient, ConfigResource
 
 from base.kafka import create_topics, group_committed, record_ends
 from base.settings import KafkaSettings, Settings
-from tests.kafka_reader import read_to_end
+from tests.support.kafka_reader import read_to_end
 from vigie.embedded import EmbeddedBroker
 
 

@@ -12,8 +12,8 @@ from base.settings import Settings
 from core.brands import BrandDirectory
 from lab.simulator import Simulator
 from sinks.clickhouse import Rows
-from tests.integration.conftest import eventually, running_worker
-from tests.integration.test_pipeline_e2e import publish
+from tests.support.publish import publish
+from tests.support.worker import eventually, running_worker
 
 
 async def get(url: str) -> tuple[int, str, bytes]:

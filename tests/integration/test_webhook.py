@@ -22,7 +22,7 @@ from base.settings import KafkaSettings, Settings, TopicSettings, WebhookSetting
 from ingest.publisher import RawPublisher
 from ingest.webhook import Receiver
 from schemas.events import Platform
-from tests.kafka_reader import read_to_end
+from tests.support.kafka_reader import read_to_end
 from vigie.embedded import EmbeddedBroker
 
 PAYLOADS = Path(__file__).parents[1] / "data" / "payloads"

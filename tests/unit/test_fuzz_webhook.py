@@ -30,8 +30,8 @@ from core.normalize import normalize_or_refuse
 from ingest.webhook import META, META_OBJECT, Receiver
 from schemas.deadletter import DeadLetter
 from schemas.events import Platform
-from tests.unit.test_fuzz_parsers import BRANDS, SOURCE, damaged
-from tests.webhook_signing import signed as sign
+from tests.support.damage import BRANDS, SOURCE, damaged
+from tests.support.webhook_signing import signed as sign
 
 SECRETS = {
     "meta_app_secret": "fz-meta", "x_consumer_secret": "fz-x", "twitch_secret": "fz-twitch",

@@ -11,7 +11,7 @@ from typing import Any
 import yaml
 
 from base.metrics import Metrics
-from tests.debian import binary
+from tests.support.debian import binary
 
 ROOT = Path(__file__).resolve().parents[2]
 PROMETHEUS = ROOT / "deploy" / "prometheus"

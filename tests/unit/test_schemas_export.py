@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import UTC, datetime
-from functools import cache
 from pathlib import Path
-from typing import Any
 
 import orjson
 import pytest
-from confluent_kafka import Message
-from jsonschema import Draft202012Validator
 from typer.testing import CliRunner
 
 from base.settings import SlaSettings
@@ -23,26 +18,8 @@ from schemas.alerts import Alert, AlertKind, AlertStatus, Severity
 from schemas.events import ClassifiedEvent, Intent, Kind, Priority, Sentiment
 from schemas.export import EXPORTS, JSON_DIR, Export, render
 from schemas.tasks import TaskStatus, TaskStatusValue
+from tests.support.schemas import errors
 from vigie.cli import app
-
-BY_NAME = {e.name: e for e in EXPORTS}
-
-
-@cache
-def validator(name: str) -> Draft202012Validator:
-    """A validator built from the committed file, independent of the models."""
-    schema = orjson.loads((JSON_DIR / BY_NAME[name].filename).read_bytes())
-    Draft202012Validator.check_schema(schema)
-    return Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
-
-
-def errors(name: str, message: Any) -> list[str]:
-    return [e.message for e in validator(name).iter_errors(message)]
-
-
-def invalid_records(name: str, records: Iterable[Message]) -> list[list[str]]:
-    """The schema errors of every Kafka record (JSON values) that breaks schema ``name``."""
-    return [found for m in records if (found := errors(name, orjson.loads(m.value() or b"")))]
 
 
 @pytest.mark.parametrize("export", EXPORTS, ids=lambda e: e.name)
