@@ -63,8 +63,8 @@ class KafkaSettings(BaseModel):
         "(it costs a short-lived client per reading). The embedded runs set it.")
     fetch_max_wait_ms: int = Field(
         default=100, ge=1,
-        description="Longest a fetch waits for records. Faust asks for 1,500 ms; the "
-        "embedded broker then answers ~0.4 s late even when records are there.")
+        description="Longest a fetch waits for records. Faust asks for 1,500 ms, and the "
+        "embedded broker then answers late even when records are there.")
 
 
 class TopicSettings(BaseModel):
@@ -155,7 +155,7 @@ class DedupSettings(BaseModel):
     ttl_hours: float = Field(default=48.0, gt=0)
     max_ids: int = Field(
         default=5_000_000, ge=1,
-        description="Ids a worker remembers at most (~70 bytes each), message ids and "
+        description="Ids a worker remembers at most (memory: docs/performance.md), message ids and "
         "private contacts each; past it the oldest go first, so at high rates they are "
         "remembered for less than their TTL.")
     contacts_ttl_days: float = Field(

@@ -52,7 +52,7 @@ def first_seen_entry(ts: float, source: str | None) -> float | int:
     """The value kept per forwarded id: its event time, and the record that carried it.
 
     With a source, one int: whole seconds above a 31-bit CRC of the record's name
-    (36 bytes a value; ``[ts, source]`` took ~180, most of a million-key table). Two
+    (a pair ``[ts, source]`` took five times the memory, most of a large table). Two
     records of one id sharing the CRC (one chance in 2^31) make the second one a
     re-read: forwarded twice, never lost. Without a source, the time as a float.
     """

@@ -87,7 +87,7 @@ def _received_at(record: RawRecord) -> datetime | None:
 
 def dedup_key(event: SocialEvent) -> str:
     """An edit or a deletion keeps the message's id but is news: it has a key of its own."""
-    change = (event.__pydantic_extra__ or {}).get("change")  # getattr: 2 µs, via an exception
+    change = (event.__pydantic_extra__ or {}).get("change")  # not getattr: it raises to say no
     return f"{event.event_id}|{change}" if change else event.event_id
 
 
@@ -214,7 +214,7 @@ def encode(model: BaseModel) -> bytes:
     """Wire form of every model vigie publishes: compact JSON, aliases, no nulls dropped.
 
     Serialized straight to bytes by pydantic-core (the same bytes as orjson on
-    ``model_dump(mode="json")``, without building the intermediate dict: 4x faster).
+    ``model_dump(mode="json")``, without building the intermediate dict).
     """
     return type(model).__pydantic_serializer__.to_json(model, by_alias=True)
 

@@ -40,7 +40,7 @@ def _credentials(kafka: KafkaSettings) -> faust.SASLCredentials | faust.SSLCrede
     return None
 
 
-# A batch allocates ~100 objects per event, and they all live until the batch is stored:
+# A batch allocates many objects per event, and they all live until the batch is stored:
 # with CPython's default thresholds (700, 10, 10) the collector kept rescanning them and
 # took a third of the computing time (docs/performance.md, round 2). The middle one
 # stays at its default: a collection cannot be sliced, and a younger generation allowed

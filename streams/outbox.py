@@ -1,6 +1,6 @@
 """A batch's output records, handed to the producer one record batch per partition.
 
-``producer.send`` costs ~15 µs a record in aiokafka's Python path (a delivery future,
+``producer.send`` is costly per record in aiokafka's Python path (a delivery future,
 the partitioner, an accumulator look-up), and a worker sends three to four records
 per event. Appending to a record batch is one C call, and the whole batch has one
 delivery future. Records land where ``producer.send`` would put them (the default

@@ -17,7 +17,7 @@ _M, _MASK = 0x5BD1E995, 0xFFFFFFFF
 @lru_cache(maxsize=4096)  # brands, threads and authors come back; event ids do not
 def murmur2(data: bytes) -> int:
     """Kafka's murmur2 (Java client's ``Utils.murmur2``), as aiokafka's pure-Python one
-    computes it, reading 4-byte words with one ``struct`` call: 3.4 -> 1.6 µs a key."""
+    computes it, reading 4-byte words with one ``struct`` call (half the cost)."""
     length = len(data)
     h = 0x9747B28C ^ length
     body = length & ~3

@@ -2,9 +2,9 @@
 per-record path.
 
 Faust delivers each record through its fetch loop, conductor, stream queue and take
-buffer: ~20 % of a worker's main thread. And while the worker computes a batch that
-path barely moves, so records reached their batch already 150-400 ms old
-(``docs/performance.md``, round 5). The raw topics stay subscribed through Faust
+buffer: a fifth of a worker's main thread. And while the worker computes a batch that
+path barely moves, so records reached their batch already old (figures in
+``docs/performance.md``, round 5). The raw topics stay subscribed through Faust
 (group membership, table partitions and their recovery are unchanged), but
 :meth:`RawFeed.install` takes their records out of the consumer's fetch loop as they
 are fetched. They are tracked like any record Faust delivers, so a rebalance still

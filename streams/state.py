@@ -94,8 +94,8 @@ class LoggedTable(MutableMapping[str, int]):
     the batch's :class:`~streams.outbox.Outbox`.
 
     Faust sends one changelog record per write through its own per-record path (a
-    future message, its producer buffer, aiokafka's per-record send): ~10 % of a
-    worker's time for the dedup table, written once per event. The records are the
+    future message, its producer buffer, aiokafka's per-record send), a noticeable
+    share of a worker's time for the dedup table, written once per event. The records are the
     bytes Faust would send, under the partition Faust would pick: that of the record
     being computed, which the agent sets in :attr:`partition`. A restart restores them
     like any other changelog record; the agent acknowledges a batch only once they are

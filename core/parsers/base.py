@@ -35,7 +35,7 @@ class NoMessage(PayloadError):
 
 Json = Mapping[str, Any]
 # What a JSON object may be: dict (what orjson gives) first, so isinstance takes its
-# exact-type fast path instead of the Mapping ABC's check (~18 checks per payload).
+# exact-type fast path instead of the Mapping ABC's check, made many times a payload.
 OBJECT = (dict, Mapping)
 
 
@@ -120,7 +120,7 @@ def objects(value: Any, field: str) -> list[Json]:
 
 
 # Unicode category Cc (C0 and C1 controls, DEL) but tab and newline: one C-level pass
-# instead of a category look-up per character (11 µs per event).
+# instead of a category look-up per character.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
