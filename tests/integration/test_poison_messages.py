@@ -21,7 +21,7 @@ from schemas.deadletter import DeadLetter
 from schemas.events import Classification, Platform, SocialEvent
 from tests.support.faults import replay
 from tests.support.kafka_reader import read_to_end
-from tests.support.worker import eventually, running_worker
+from tests.support.worker import eventually, running_workers
 
 MARKER = "POISON-7f3a"
 
@@ -66,13 +66,17 @@ async def healthy(settings: Settings) -> bool:
         return answer.status == 200
 
 
-async def run_and_collect(settings: Settings, messages: list[RawMessage],
+async def run_and_collect(settings: Settings, messages: list[RawMessage], workers: int,
                           **app_options: Any) -> tuple[list[DeadLetter], set[str]]:
-    """Replay ``messages`` through a worker; its dead letters and stored event ids."""
+    """Replay ``messages`` through ``workers`` workers; the dead letters (one per source
+    record: a batch redone after a rebalance publishes its own again) and the stored
+    event ids."""
     await create_topics(settings)
-    await replay(settings, messages, {})
     valid = {e.event_id for m in messages for e in m.expected}
-    async with running_worker(settings, **app_options) as services:
+    async with running_workers(settings, workers, **app_options) as group:
+        services = group[0]
+        await replay(settings, messages, {})
+
         async def all_stored() -> bool:
             assert await healthy(settings), "the worker crashed on the poison message"
             rows = await services.writer.query("SELECT uniqExact(event_id) FROM events")
@@ -81,14 +85,16 @@ async def run_and_collect(settings: Settings, messages: list[RawMessage],
         await eventually(all_stored, within=60, what="every other event stored")
         stored = {r[0] for r in (await services.writer.query(
             "SELECT DISTINCT event_id FROM events")).rows}
-    letters = [DeadLetter.model_validate_json(m.value())
-               for m in read_to_end(settings.kafka.bootstrap_servers, settings.topics.deadletter)]
+    letters = {(d.source_topic, d.partition, d.offset): d for d in (
+        DeadLetter.model_validate_json(m.value())
+        for m in read_to_end(settings.kafka.bootstrap_servers, settings.topics.deadletter))}
     assert stored == valid
-    return letters, stored
+    return list(letters.values()), stored
 
 
-async def test_payload_that_makes_an_parser_raise_is_dead_lettered_and_the_stream_goes_on(
-    settings: Settings, monkeypatch: pytest.MonkeyPatch,
+@pytest.mark.parametrize("workers", [1, 2])
+async def test_payload_that_makes_a_parser_raise_is_dead_lettered_and_the_stream_goes_on(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, workers: int,
 ) -> None:
     original = parsers.PARSERS[Platform.X]
 
@@ -99,7 +105,7 @@ async def test_payload_that_makes_an_parser_raise_is_dead_lettered_and_the_strea
 
     monkeypatch.setitem(parsers.PARSERS, Platform.X, Parser(Platform.X, parse))
     messages = poisoned_traffic(200, Platform.X, 50, with_marker)
-    letters, _ = await run_and_collect(settings, messages)
+    letters, _ = await run_and_collect(settings, messages, workers)
 
     [letter] = letters
     assert (letter.stage, letter.error_type, letter.reason) == (
@@ -108,11 +114,13 @@ async def test_payload_that_makes_an_parser_raise_is_dead_lettered_and_the_strea
     assert letter.source_topic == settings.topics.raw(Platform.X)
 
 
+@pytest.mark.parametrize("workers", [1, 2])
 async def test_event_that_makes_the_classifier_raise_is_dead_lettered_and_the_stream_goes_on(
-    settings: Settings,
+    settings: Settings, workers: int,
 ) -> None:
     messages = poisoned_traffic(200, Platform.TELEGRAM, 120, with_marker)
-    letters, _ = await run_and_collect(settings, messages, classifier=RaisingClassifier())
+    letters, _ = await run_and_collect(settings, messages, workers,
+                                       classifier=RaisingClassifier())
 
     [letter] = letters
     assert (letter.stage, letter.error_type, letter.platform) == (

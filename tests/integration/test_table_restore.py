@@ -6,35 +6,48 @@ records itself (``streams.state.LoggedTable``): Faust must restore them as its o
 
 from __future__ import annotations
 
+import pytest
+
 from base.settings import Settings
 from core.brands import BrandDirectory
 from lab.simulator import Simulator
 from schemas.events import Kind
+from streams.services import Services
 from tests.support.kafka_reader import read_to_end
 from tests.support.publish import publish
-from tests.support.worker import eventually, running_worker
+from tests.support.worker import eventually, running_worker, running_workers
 
 
+@pytest.mark.parametrize("workers", [1, 2])
 async def test_a_restarted_worker_restores_what_the_previous_one_wrote(
-    settings: Settings,
+    settings: Settings, workers: int,
 ) -> None:
     messages = list(Simulator(BrandDirectory.load(), seed=11).messages(600))
     assert any(e.kind == Kind.DM for m in messages for e in m.expected)
-    await publish(settings, messages)
 
-    async with running_worker(settings) as services:
+    def tables(group: list[Services]) -> tuple[dict[str, int], dict[str, int]]:
+        """The group's tables: each worker holds the partitions it owns (or stands by for)."""
+        seen: dict[str, int] = {}
+        contacts: dict[str, int] = {}
+        for services in group:
+            seen |= dict(services.tables.seen.store)
+            contacts |= dict(services.tables.contacts.store)
+        return seen, contacts
+
+    async with running_workers(settings, workers) as group:
+        await publish(settings, messages)
+
         async def all_read() -> bool:
-            return services.metrics.stage_totals()["raw"] >= len(messages)
+            return sum(s.metrics.stage_totals()["raw"] for s in group) >= len(messages)
 
         await eventually(all_read, within=90, what="every raw record processed")
-        seen, contacts = dict(services.tables.seen.store), dict(services.tables.contacts.store)
+        seen, contacts = tables(group)
     assert len(seen) >= len({e.event_id for m in messages for e in m.expected})
     assert contacts
 
-    async with running_worker(settings) as services:
+    async with running_workers(settings, workers) as group:
         async def restored() -> bool:
-            return (dict(services.tables.seen.store) == seen
-                    and dict(services.tables.contacts.store) == contacts)
+            return tables(group) == (seen, contacts)
 
         await eventually(restored, within=60, what="both tables restored from the changelog")
 

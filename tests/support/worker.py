@@ -46,19 +46,43 @@ def isolated_settings(broker: EmbeddedBroker, clickhouse_dir: Path, unique: str,
 
 
 @asynccontextmanager
-async def running_worker(settings: Settings, **app_options: Any) -> AsyncIterator[Services]:
-    """Topics created, schema migrated, the Faust app started in this loop; stopped after."""
+async def running_workers(settings: Settings, count: int, **app_options: Any
+                          ) -> AsyncIterator[list[Services]]:
+    """Topics created, schema migrated, ``count`` workers of one consumer group started
+    in this loop (each its own web port and table directory, one ClickHouse between
+    them, as one server would be); stopped after."""
     await create_topics(settings)
     clickhouse = EmbeddedClickHouse(settings.clickhouse.path, settings.clickhouse.database)
     migrate(clickhouse)
-    app, services = create_app(settings, clickhouse=clickhouse, **app_options)
-    await app.start()
+    apps = []
+    for i in range(count):
+        own = settings if i == 0 else settings.model_copy(update={
+            "worker_dir": settings.worker_dir / f"w{i}", "web_port": free_port()})
+        apps.append(create_app(own, clickhouse=clickhouse, **app_options))
     try:
-        yield services
+        for app, _ in apps:
+            await app.start()
+        if count > 1:  # the group formed: each owns raw partitions before the test feeds it
+            raw = set(settings.topics.all_raw())
+
+            async def each_owns_raw_partitions() -> bool:
+                return all({tp.topic for tp in app.consumer.assignment()} & raw
+                           for app, _ in apps)
+
+            await eventually(each_owns_raw_partitions, what="every worker owning partitions")
+        yield [services for _, services in apps]
     finally:
-        await app.stop()
-        services.writer.close()
+        for app, services in apps:
+            await app.stop()
+            services.writer.close()
         clickhouse.close()
+
+
+@asynccontextmanager
+async def running_worker(settings: Settings, **app_options: Any) -> AsyncIterator[Services]:
+    """One worker (:func:`running_workers`)."""
+    async with running_workers(settings, 1, **app_options) as (services,):
+        yield services
 
 
 async def eventually(check: Callable[[], Awaitable[bool]], within: float = 60.0,

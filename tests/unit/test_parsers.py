@@ -26,7 +26,7 @@ def brands() -> BrandDirectory:
     return BrandDirectory.load()
 
 
-def test_every_contract_platform_has_an_parser_and_golden_fixtures() -> None:
+def test_every_contract_platform_has_a_parser_and_golden_fixtures() -> None:
     assert set(PARSERS) == set(Platform)
     assert {p.parent.name for p in CASES} == {p.value for p in Platform}
 
