@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from functools import lru_cache
 
 import numpy as np
 
@@ -52,12 +53,19 @@ _MODERATE = frozenset({Risk.HATE, Risk.SCAM, Risk.SPAM})
 _WORD = re.compile(r"\w+")
 
 
+@lru_cache(maxsize=1 << 16)  # the same words come back, message after message
+def _digit_or_at(word: str) -> bool:
+    return any(c.isdigit() or c == "@" for c in word)
+
+
 def _quotable(text: str, spans: list[PiiSpan]) -> Callable[[str], bool]:
     """Whether a word may be quoted in the reasons, which travel with tasks and events:
     never one holding a digit or an ``@``, nor one of the personal data found (the name
     of an e-mail address)."""
+    if not spans:
+        return lambda word: not _digit_or_at(word)
     private = {w.lower() for s in spans for w in _WORD.findall(text[s.start:s.end])}
-    return lambda word: not any(c.isdigit() or c == "@" for c in word) and \
+    return lambda word: not _digit_or_at(word) and \
         private.isdisjoint(_WORD.findall(word.lower()))
 
 

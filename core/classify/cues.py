@@ -52,6 +52,10 @@ PII_CUE = "personal_data_found"
 FEATURES: tuple[str, ...] = (*CUE_NAMES, PII_CUE, *PLATFORM_CUES, *KIND_CUES)
 """Every cue the model reads, in the order of its input columns."""
 
+_PATTERNS = [pattern for pattern, _ in _CUES.values()]
+# One flat pass over every cue's substrings (a generator per cue cost more than the tests).
+_NEEDLES = [(needle, column) for column, (_, needs) in enumerate(_CUES.values())
+            for needle in needs]
 _PLATFORM_COLUMN = {p: len(CUE_NAMES) + 1 + i for i, p in enumerate(Platform)}
 _KIND_COLUMN = {k: len(CUE_NAMES) + 1 + len(PLATFORM_CUES) + i for i, k in enumerate(Kind)}
 
@@ -59,8 +63,8 @@ _KIND_COLUMN = {k: len(CUE_NAMES) + 1 + len(PLATFORM_CUES) + i for i, k in enume
 def cue_columns(text: str, platform: Platform, kind: Kind, personal_data: bool) -> list[int]:
     """The columns of :data:`FEATURES` that are on for this message."""
     low = text.lower()
-    on = [i for i, (pattern, needs) in enumerate(_CUES.values())
-          if any(n in low for n in needs) and pattern.search(text)]
+    possible = sorted({column for needle, column in _NEEDLES if needle in low})
+    on = [column for column in possible if _PATTERNS[column].search(text)]
     if personal_data:
         on.append(len(CUE_NAMES))
     on.append(_PLATFORM_COLUMN[platform])

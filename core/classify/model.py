@@ -24,7 +24,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from itertools import chain
 from pathlib import Path
 from typing import Any
@@ -164,6 +164,9 @@ class LabelModel:
         self.starts_word = np.array([
             self.processor.id_to_piece(i).startswith(WORD_START)
             for i in range(self.processor.get_piece_size())])
+        # The reasons spell words out of pieces: a look-up through the tokenizer per
+        # piece cost more than the words' scores; the pieces in use are few.
+        self._piece_text = lru_cache(maxsize=1 << 15)(self.processor.id_to_piece)
 
     def score(self, texts: Sequence[str], cues: list[list[int]]) -> Scores:
         """Logits of every output for each text; ``cues[i]`` are the cue columns
@@ -206,8 +209,7 @@ class LabelModel:
         return word_terms, pair_of[first], word_starts, pieces, direction
 
     def _word(self, pieces: Ints, start: int, end: int) -> str:
-        piece = self.processor.id_to_piece
-        word: str = "".join(piece(p) for p in pieces[start:end].tolist())
+        word = "".join(map(self._piece_text, pieces[start:end].tolist()))
         return word.replace(WORD_START, " ").strip()
 
     def terms(self, scores: Scores, messages: Ints, outputs: Ints) -> list[Terms]:
