@@ -138,6 +138,37 @@ def test_an_outage_outlasting_the_platforms_recent_level_is_one_incident_until_t
     assert back <= resolved.detected_at.timestamp() / 60 <= back + 15
 
 
+def flat(per_day: float, brands: tuple[str, ...] = ("acme", "zenit")) -> Rate:
+    """Each brand ``per_day`` messages a day, as many at night as by day: far from the
+    default daily shape, so every forecast from a few night hours is too high by day."""
+
+    def rate(_minute: int) -> dict[tuple[str, str, str], float]:
+        level = per_day / 1440
+        return {(b, p, pol): level * ps * ms for b in brands for p, ps in PLATFORMS.items()
+                for pol, ms in MIX.items()}
+
+    return rate
+
+
+def test_an_outage_resolves_when_the_platforms_return_even_if_their_forecast_is_too_high(
+) -> None:
+    # Three night hours of data, then three hours silent while the default shape climbs
+    # towards the morning: once back, the silent platforms carry a fifth of their own
+    # forecasts, frozen since 05:00, and the other platforms a third of theirs (they kept
+    # learning): the peers show the forecasts are too high.
+    first = DAY0 + 120
+    outage = first + 180
+    back = outage + 180
+    rate = with_silence(flat(20_000), {"facebook", "instagram"}, outage, back)
+    alerts = run(SurgeDetector(), first, back + 60, rate)
+    [opened] = opens(alerts)
+    assert opened.kind is AlertKind.SILENCE
+    assert 0 <= delay(opened, outage) <= 8
+    [resolved] = [a for a in alerts if a.status is AlertStatus.RESOLVED]
+    assert resolved.alert_id == opened.alert_id
+    assert back <= resolved.detected_at.timestamp() / 60 <= back + 15
+
+
 def test_the_first_hours_of_an_ordinary_stream_raise_nothing_whatever_its_volume() -> None:
     for per_day in (200, 5000, 50_000):
         assert run(SurgeDetector(), DAY0 + 3 * 60, DAY0 + 15 * 60, ordinary(per_day)) == []
