@@ -698,8 +698,9 @@ class SurgeDetector:
         # count): it is then expected to carry the other platforms' messages × the share
         # its forecast had of theirs as it went quiet, so a forecast lapsing is not taken
         # for messages returning.
+        # The others' messages need no forecast of theirs: theirs may have lapsed too.
         shares: dict[str, float] = incident.get("share", {})
-        alive = sum(recent(k, cfg.recovery_minutes)[0] for p, (k, _, _) in warm.items()
+        alive = sum(recent(f"p|{p}", cfg.recovery_minutes)[0] for p in states
                     if p not in silent and p not in current)
         recovered = True
         for name in current:

@@ -169,6 +169,25 @@ def test_an_outage_resolves_when_the_platforms_return_even_if_their_forecast_is_
     assert back <= resolved.detected_at.timestamp() / 60 <= back + 15
 
 
+def test_an_outage_during_a_long_spike_on_a_young_stream_is_one_incident() -> None:
+    # 90 minutes of data, then a brand's negative messages x5 for over two hours: the
+    # platforms learn nothing meanwhile (the brand's messages are on them), so every
+    # platform's recent level lapses at about the same time, mid-outage.
+    first = DAY0 + 8 * 60
+    spike = first + 90
+    outage = first + 130
+    back = outage + 180
+    base = with_spike(ordinary(20_000), "acme", "negative", 5.0, spike, spike + 160)
+    alerts = run(SurgeDetector(), first, back + 40,
+                 with_silence(base, {"facebook", "instagram"}, outage, back))
+    [opened] = [a for a in opens(alerts) if a.kind is AlertKind.SILENCE]
+    assert 0 <= delay(opened, outage) <= 8
+    [resolved] = [a for a in alerts if a.kind is AlertKind.SILENCE
+                  and a.status is AlertStatus.RESOLVED]
+    assert resolved.alert_id == opened.alert_id
+    assert back <= resolved.detected_at.timestamp() / 60 <= back + 15
+
+
 def test_the_first_hours_of_an_ordinary_stream_raise_nothing_whatever_its_volume() -> None:
     for per_day in (200, 5000, 50_000):
         assert run(SurgeDetector(), DAY0 + 3 * 60, DAY0 + 15 * 60, ordinary(per_day)) == []
