@@ -169,6 +169,21 @@ def test_an_outage_resolves_when_the_platforms_return_even_if_their_forecast_is_
     assert back <= resolved.detected_at.timestamp() / 60 <= back + 15
 
 
+def test_a_spike_outlasting_the_brands_recent_level_resolves_once_over() -> None:
+    # 90 minutes of data, then x5 for 160 minutes: the brand learns nothing meanwhile,
+    # and its recent level, frozen, decays below the minutes it needs to forecast.
+    first = DAY0 + 8 * 60
+    spike = first + 90
+    end = spike + 160
+    alerts = run(SurgeDetector(), first, end + 60,
+                 with_spike(ordinary(20_000), "acme", "negative", 5.0, spike, end))
+    [opened] = opens(alerts)
+    assert (opened.brand, opened.polarity) == ("acme", "negative")
+    [resolved] = [a for a in alerts if a.status is AlertStatus.RESOLVED]
+    assert resolved.alert_id == opened.alert_id
+    assert end <= resolved.detected_at.timestamp() / 60 <= end + 60  # 30-min window + 15
+
+
 def test_an_outage_during_a_long_spike_on_a_young_stream_is_one_incident() -> None:
     # 90 minutes of data, then a brand's negative messages x5 for over two hours: the
     # platforms learn nothing meanwhile (the brand's messages are on them), so every
