@@ -133,7 +133,12 @@ class Recent:
             own = self(key, CHECK)
             seen, usual = seen - own[0], usual - own[1]
         seen, usual = max(seen, 0.0), max(usual, 0.0)
-        value = max(0.0, math.log((seen + 1.0) / (usual + 1.0)) ** 2 - 1.0 / (seen + 1.0))
+        log_ratio = math.log((seen + 1.0) / (usual + 1.0))
+        if self._outage and name == "":
+            # Platforms are silent: brands falling short of their forecasts is the
+            # outage, not a wrong forecast (as in ``window``, it may only raise them).
+            log_ratio = max(log_ratio, 0.0)
+        value = max(0.0, log_ratio**2 - 1.0 / (seen + 1.0))
         self._disagreements[key] = value
         return value
 
