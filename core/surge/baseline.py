@@ -169,11 +169,15 @@ def history_days(series: Series, minute: int, config: BaselineConfig) -> float:
 def forecast(series: Series, minute: int, shape: float,
              config: BaselineConfig) -> Forecast | None:
     """Expected count for ``minute`` (epoch minutes, UTC), or None before
-    ``warm_minutes`` of recent data or an earlier day of the same hour."""
+    ``warm_minutes`` of recent data or an earlier day of the same hour (or once the
+    recent level, frozen, has decayed below them, unless the series is in an incident)."""
     counts, shaped, minutes, seasonal, covered, at = series["r"]
     decay = 1.0 if at is None else 2.0 ** (-(minute - at) / config.half_life)
     recent = None
-    if minutes * decay >= config.warm_minutes:
+    # A series in an incident learns nothing: however old its recent level grows, it is
+    # the best there is, and without a forecast the incident could never be seen over.
+    held = series["inc"] is not None and minutes >= config.warm_minutes
+    if held or minutes * decay >= config.warm_minutes:
         counts = max(counts * decay, 0.0)  # spam-wave heads taken back can dip below 0
         level = (counts + 1.0) / (shaped * decay)
         recent = Forecast(shape * level, 1.0 / (counts + 1.0), config.shape_error**2)

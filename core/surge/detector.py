@@ -691,18 +691,27 @@ class SurgeDetector:
         incident["count"] += x
         incident["baseline"] += m
         incident["traj"] = [*incident["traj"][-239:], [minute, x, m]]
-        # Back once each carries half of what it should. A platform frozen long enough
-        # loses its recent level (its mu is then its own count): it is then expected to
-        # carry the other platforms' messages × the share its forecast had of theirs as
-        # it went quiet, so a forecast lapsing is not taken for messages returning.
+        # Back once each carries half of what it should: its forecast corrected by the
+        # platforms still voting, as when it went quiet (a forecast frozen for hours
+        # while the daily shape moved can be several times too high or too low). A
+        # platform frozen long enough loses its recent level (its mu is then its own
+        # count): it is then expected to carry the other platforms' messages × the share
+        # its forecast had of theirs as it went quiet, so a forecast lapsing is not taken
+        # for messages returning.
+        # The others' messages need no forecast of theirs: theirs may have lapsed too.
         shares: dict[str, float] = incident.get("share", {})
-        alive = sum(recent(k, cfg.recovery_minutes)[0] for p, (k, _, _) in warm.items()
+        alive = sum(recent(f"p|{p}", cfg.recovery_minutes)[0] for p in states
                     if p not in silent and p not in current)
         recovered = True
         for name in current:
-            obs, mu = recent(f"p|{name}", cfg.recovery_minutes)
-            if name not in warm and name in shares:
-                mu = shares[name] * alive
+            if name in warm:
+                key, _, forecast = warm[name]
+                win = voters.window(key, cfg.recovery_minutes, forecast)
+                obs, mu = win.observed, win.expected
+            else:
+                obs, mu = recent(f"p|{name}", cfg.recovery_minutes)
+                if name in shares:
+                    mu = shares[name] * alive
             recovered = recovered and obs >= 0.5 * mu
         incident["quiet"] = incident["quiet"] + 1 if recovered else 0
         if incident["quiet"] >= cfg.recovery_minutes:

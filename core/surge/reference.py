@@ -70,6 +70,7 @@ class Recent:
             else:
                 self._platforms.append(key)
         self._brand_keys = [k for keys in self._brands.values() for k in keys]
+        self._voters = {*self._brand_keys, *self._platforms}
         self._totals: dict[tuple[str, int], tuple[float, float]] = {}
         self._disagreements: dict[str, float] = {}
 
@@ -132,20 +133,27 @@ class Recent:
             own = self(key, CHECK)
             seen, usual = seen - own[0], usual - own[1]
         seen, usual = max(seen, 0.0), max(usual, 0.0)
-        value = max(0.0, math.log((seen + 1.0) / (usual + 1.0)) ** 2 - 1.0 / (seen + 1.0))
+        log_ratio = math.log((seen + 1.0) / (usual + 1.0))
+        if self._outage and name == "":
+            # Platforms are silent: brands falling short of their forecasts is the
+            # outage, not a wrong forecast (as in ``window``, it may only raise them).
+            log_ratio = max(log_ratio, 0.0)
+        value = max(0.0, log_ratio**2 - 1.0 / (seen + 1.0))
         self._disagreements[key] = value
         return value
 
     def window(self, key: str, width: int, forecast: Forecast) -> Window:
         """The window of ``key`` against its forecast × its peers' factor."""
         observed, mu = self(key, width)
-        quiet = key in self._states and not self._states[key]["inc"]
+        # Its own counts are taken out of its peers' only if they are in them: a platform
+        # gone quiet (``without``) is compared with the others whole.
+        quiet = key in self._voters
         prior = 1.0 / max(forecast.common + self._disagreement(key, quiet), 1e-6)
         if key[0] == "b":
             brand = key.split("|", 2)[1]
             everyone = self._total("", self._brand_keys, width)
             mine = self._total(brand, self._brands.get(brand, ()), width)
-            own = (observed, mu) if quiet and brand in self._brands else (0.0, 0.0)
+            own = (observed, mu) if quiet else (0.0, 0.0)
             others = (mine[0] - own[0], mine[1] - own[1])
             elsewhere = (everyone[0] - mine[0], everyone[1] - mine[1])
             general = (prior + elsewhere[0]) / (prior + max(elsewhere[1], 0.0))

@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
-from core.surge.baseline import BaselineConfig, expected
+from core.surge.baseline import BaselineConfig, Forecast, expected
 from core.surge.detector import SurgeDetector
 from core.surge.pipeline import SurgePipeline
+from core.surge.reference import Recent
 from schemas.alerts import Alert, AlertKind, AlertStatus
 
 DAY0 = 29_000_160  # an epoch minute at midnight UTC (2025-02-21)
@@ -229,3 +230,14 @@ def test_copies_a_later_message_reveals_as_a_spam_wave_are_taken_back_from_the_s
 
     assert [a.status for a in run(retract=0)][:1] == [AlertStatus.OPEN]
     assert run(retract=9) == []
+
+
+def test_a_platform_gone_quiet_is_expected_at_the_pace_of_the_other_platforms() -> None:
+    """x carries half its forecast; facebook, silent and no longer voting, is expected
+    at half its own forecast too (its own forecast is not taken out of x's sums)."""
+    states = {"p|x": {"x": [10.0] * 5, "mu": [20.0] * 5, "inc": None},
+              "p|facebook": {"x": [0.0] * 5, "mu": [10.0] * 5, "inc": None}}
+    voters = Recent(states, states, 0.0).without({"facebook"})
+    window = voters.window("p|facebook", 5, Forecast(10.0, 0.0, 0.09))
+    assert window.forecast == 50.0
+    assert 0.45 * 50.0 <= window.expected <= 0.55 * 50.0
