@@ -48,7 +48,12 @@ def test_console_serves_the_page_from_a_stored_pipeline_read_only(tmp_path: Path
             assert b"Cannot reach a worker" in health.read()  # none runs here
     finally:
         console.send_signal(signal.SIGINT)
-        assert console.wait(30) == 0, out.read_text()
+        try:
+            code = console.wait(30)
+        except subprocess.TimeoutExpired:
+            console.kill()
+            code = None
+        assert code == 0, f"exit {code} after Ctrl-C:\n{out.read_text()}"
 
 
 def test_console_beside_a_running_vigie_run_names_that_runs_console(tmp_path: Path) -> None:

@@ -262,6 +262,9 @@ async def _pause(stopping: asyncio.Event, seconds: float) -> None:
         await asyncio.wait_for(stopping.wait(), seconds)
 
 
+STOP_S = 5.0
+
+
 def listen(host: str, port: int) -> socket.socket:
     """A listening socket on ``port``, or on a free port if that one is taken.
 
@@ -297,10 +300,12 @@ async def serve(console: ConsoleContext, sock: socket.socket) -> None:
         await web.SockSite(runner, sock, shutdown_timeout=2.0).start()
         await asyncio.Future()  # until cancelled
     finally:
+        # Bounded: Ctrl-C must stop the console even if the Kafka client hangs in its
+        # own shutdown (a broker unreachable, a connection half open).
         tail.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await tail
-        await runner.cleanup()
+        await asyncio.wait({tail}, timeout=STOP_S)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(runner.cleanup(), STOP_S)
 
 
 def console_for(settings: Settings, query: Query, brands: BrandDirectory,
