@@ -8,8 +8,11 @@ ClickHouse is opened read-only.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import logging
+import signal
+from collections.abc import Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from typing import Annotated, Any
 
@@ -51,6 +54,15 @@ def _loopback(host: str) -> bool:
         return host == "localhost"
 
 
+async def _until_terminated(work: Coroutine[Any, Any, None]) -> None:
+    """Run ``work`` until it ends, Ctrl-C, or SIGTERM (what an orchestrator sends to
+    stop a service): each stops it the same clean way."""
+    task = asyncio.ensure_future(work)
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
 def console_command(
     worker: Annotated[list[str] | None, typer.Option(
         "--worker", help="Worker web address whose /status the page shows, e.g. "
@@ -75,9 +87,9 @@ def console_command(
     reads = ReadOnly(connect(settings.clickhouse, readonly=True))
     page = console_for(settings, reads.query, BrandDirectory.load(settings.brands_file),
                        workers=worker)
-    console.print(f"console: [bold cyan]{url_of(sock)}[/] — serving until Ctrl-C")
+    console.print(f"console: [bold cyan]{url_of(sock)}[/] — serving until Ctrl-C (or SIGTERM)")
     try:
-        asyncio.run(serve(page, sock))
+        asyncio.run(_until_terminated(serve(page, sock)))
     except KeyboardInterrupt:
         pass
     finally:
