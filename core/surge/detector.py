@@ -29,10 +29,10 @@ and its negative binomial tail probability (expected raised by ``margin``) is be
 10^-``open_score``. A platform is silent when a window holds at most
 ``silence_ratio`` of its expected count, alone or with other platforms quiet at
 once. A spike stays open until the 10-minute count has been back within two
-standard deviations of expected, and no window scores ``keep_score`` any more, for
-``quiet_minutes`` minutes (hysteresis: no flapping, no second open for the tail of
-the same surge); it then resolves. While open, its brand's series and the platforms
-learn nothing.
+standard deviations of expected, and no window (however few messages it holds)
+scores ``keep_score`` any more, for ``quiet_minutes`` minutes (hysteresis: no
+flapping, no second open for the tail of the same surge); it then resolves. While
+open, its brand's series and the platforms learn nothing.
 """
 
 from __future__ import annotations
@@ -385,9 +385,11 @@ class SurgeDetector:
     # --- spikes ------------------------------------------------------------------
 
     def _best_window(
-        self, key: str, state: bl.Series, forecast: bl.Forecast, recent: Recent
+        self, key: str, state: bl.Series, forecast: bl.Forecast, recent: Recent,
+        min_count: int,
     ) -> tuple[float, Window | None]:
-        """(score, window) of the most surprising window (see :mod:`.reference`).
+        """(score, window) of the most surprising window of at least ``min_count``
+        messages (see :mod:`.reference`).
 
         The score is the window's negative binomial surprise plus ``0.5 *
         log10(width)``: long windows overlap heavily (fewer independent tests a day),
@@ -399,7 +401,7 @@ class SurgeDetector:
         for width in cfg.windows:
             if len(state["x"]) < width:
                 break
-            if recent(key, width)[0] < cfg.min_count:
+            if recent(key, width)[0] < min_count:
                 continue
             win = recent.window(key, width, forecast)
             if win.observed < win.expected * cfg.min_ratio:
@@ -415,8 +417,13 @@ class SurgeDetector:
         self, key: str, state: bl.Series, minute: int, forecast: bl.Forecast, recent: Recent
     ) -> Alert | None:
         cfg = self.config
-        score, win = self._best_window(key, state, forecast, recent)
         incident: Incident | None = state["inc"]
+        # ``min_count`` is what it takes to raise an alert, not to keep one: a small
+        # series still far above its forecast is still in its incident, however few
+        # messages its windows hold (else a lull of a few minutes would end it, and
+        # the rest of the surge open it again).
+        score, win = self._best_window(key, state, forecast, recent,
+                                       cfg.min_count if incident is None else 0)
         if incident is None and (score < cfg.open_score or win is None):
             return None
         ten = recent.window(key, 10, forecast)

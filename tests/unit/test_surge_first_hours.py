@@ -213,6 +213,37 @@ def test_a_spike_outlasting_the_brands_recent_level_resolves_once_over() -> None
     assert end <= resolved.detected_at.timestamp() / 60 <= end + 60  # 30-min window + 15
 
 
+def test_a_small_brands_surge_with_a_lull_of_a_few_minutes_is_one_incident() -> None:
+    """~1 negative message an hour, then x20 (~20 an hour) for 150 minutes with 8 quiet
+    minutes in the middle: the windows then hold fewer messages than it takes to open
+    an alert, but far more than the brand's usual. Eight streams (before: two of them
+    resolved in the lull and opened again)."""
+    first = DAY0 + 8 * 60
+    spike = first + 300
+    lull = spike + 50
+    end = spike + 150
+    small, big = ordinary(100, ("acme",)), ordinary(20_000, ("zenit",))
+
+    def base(minute: int) -> dict[tuple[str, str, str], float]:
+        return {**small(minute), **big(minute)}
+
+    before = with_spike(base, "acme", "negative", 20.0, spike, lull)
+    after = with_spike(base, "acme", "negative", 20.0, lull + 8, end)
+
+    def rate(minute: int) -> dict[tuple[str, str, str], float]:
+        return before(minute) if minute < lull else after(minute)
+
+    assert 0.5 < 60 * sum(v for (brand, _, polarity), v in base(spike).items()
+                          if (brand, polarity) == ("acme", "negative")) < 2
+    for seed in range(8):
+        alerts = run(SurgeDetector(), first, end + 60, rate, seed)
+        [opened] = opens(alerts)
+        assert (opened.brand, opened.polarity) == ("acme", "negative")
+        [resolved] = [a for a in alerts if a.status is AlertStatus.RESOLVED]
+        assert resolved.alert_id == opened.alert_id
+        assert resolved.detected_at.timestamp() / 60 > end - 15  # not in the lull
+
+
 def test_an_outage_during_a_long_spike_on_a_young_stream_is_one_incident() -> None:
     # 90 minutes of data, then a brand's negative messages x5 for over two hours: the
     # platforms learn nothing meanwhile (the brand's messages are on them), so every
