@@ -338,7 +338,9 @@ class SurgeDetector:
         for key, state in states.items():
             if (key.rsplit("|", 1)[0] if key[0] == "b" else key) not in frozen:
                 forecast = forecasts[key]
-                count = state["x"][-1]
+                # A spam wave's retraction can leave a minute below zero: the windows net
+                # it against the minutes before, the baselines learn nothing from it.
+                count = max(state["x"][-1], 0.0)
                 bl.learn(state, minute, count, None if forecast is None else forecast.mean,
                          cfg.baseline)
                 bl.hold(state, minute, count, shape, cfg.baseline)

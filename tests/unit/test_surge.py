@@ -241,3 +241,22 @@ def test_a_platform_gone_quiet_is_expected_at_the_pace_of_the_other_platforms() 
     window = voters.window("p|facebook", 5, Forecast(10.0, 0.0, 0.09))
     assert window.forecast == 50.0
     assert 0.45 * 50.0 <= window.expected <= 0.55 * 50.0
+
+
+def test_a_minute_with_more_messages_taken_back_than_it_had_does_not_break_the_baselines(
+) -> None:
+    """A spam wave revealed late takes its copies back in the minute that reveals it,
+    which can leave that minute far below zero: the windows net it out, the baselines
+    learn nothing below zero from it, and the next day's same hour still forecasts."""
+    def quiet(minute: int) -> dict[tuple[str, str], int]:
+        return {("x", "neutral"): 3, ("x", "negative"): int(minute % 10 == 0)}
+
+    detector = SurgeDetector()
+    day1 = warm(detector, quiet)
+    feed(detector, day1, day1 + 600, quiet)
+    detector.observe((day1 + 600) * 60.0 + 30, "acme", "x", "negative", "x:wave-head",
+                     discounted=True, retract=5_000)
+    feed(detector, day1 + 601, day1 + 1440 + 700, quiet)  # the same hour, a day later
+    pooled = detector.meta["pooled"]
+    assert min(pooled["s"]) >= 0.0
+    assert expected(pooled, day1 + 1440 + 610, detector.config.baseline) >= 0.0
