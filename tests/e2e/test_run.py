@@ -95,8 +95,12 @@ def test_a_small_run_fills_every_table_and_the_detector_fires_on_the_incident(
     # It ends with what the person on duty needs: the alert explained, the most urgent
     # tasks, and where the console was.
     ending = output[output.index("done:"):]
+    # The origin is the earliest high-reach post labelled negative: the scripted 250,000-
+    # follower post is one of several texts drawn at random, one of which the classifier
+    # labels positive (docs/classification.md, "Known errors"), so which post is named
+    # depends on the draw; that one is named is what the run must show.
     for line in ("alert: spike on Aurore Air — negative", "per minute", "top terms vs baseline",
-                 "origin: x @", "250,000 followers", "platforms: x", "polarity mix: negative",
+                 "origin: x @", " followers) ", "platforms: x", "polarity mix: negative",
                  "lifecycle: open", "crisis task: crisis_response → crisis",
                  "the 5 most urgent open tasks"):
         assert line in ending, line
