@@ -241,9 +241,7 @@ def learn(
     """Accumulate one closed minute for its hour bin (winsorized against ``mu`` when known)."""
     hour = minute % MINUTES_PER_DAY // 60
     day = minute // MINUTES_PER_DAY
-    count = max(count, 0.0)  # a count or an expectation below zero is no count at all
     if mu is not None:
-        mu = max(mu, 0.0)
         count = min(count, mu + 3.0 * math.sqrt(mu * series["phi"]) + 2.0)
         residual = (count - mu) ** 2 / max(mu, 1.0)
         phi = series["phi"] + config.dispersion_alpha * (
