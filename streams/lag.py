@@ -20,7 +20,6 @@ class PartitionLag:
     lag: int
 
 
-
 def source_topics(app: faust.App) -> set[str]:
     """The topics the agents consume, whose lag matters (table changelogs excluded)."""
     return {str(topic) for agent in app.agents.values()

@@ -21,6 +21,11 @@ def normal(_minute: int) -> dict[tuple[str, str], int]:
     return NORMAL
 
 
+def quiet(minute: int) -> dict[tuple[str, str], int]:
+    """A quiet brand: three neutral messages a minute, a negative one every ten."""
+    return {("x", "neutral"): 3, ("x", "negative"): int(minute % 10 == 0)}
+
+
 def feed(detector: SurgeDetector, first: int, last: int, traffic: Traffic,
          terms: tuple[str, ...] = ("retard",)) -> list[Alert]:
     """Events for minutes [first, last), spread over each minute, brand "acme"."""
@@ -213,9 +218,6 @@ def test_copies_a_later_message_reveals_as_a_spam_wave_are_taken_back_from_the_s
     """Nine untagged copies over two minutes would open a spike on a quiet brand; the
     copy that makes them a wave (the near-duplicate stage's ``wave_head``) takes them
     back before the minute closes."""
-    def quiet(minute: int) -> dict[tuple[str, str], int]:
-        return {("x", "neutral"): 3, ("x", "negative"): int(minute % 10 == 0)}
-
     def run(retract: int) -> list[Alert]:
         detector = SurgeDetector()
         day1 = warm(detector, quiet)
@@ -248,9 +250,6 @@ def test_a_minute_with_more_messages_taken_back_than_it_had_does_not_break_the_b
     """A spam wave revealed late takes its copies back in the minute that reveals it,
     which can leave that minute far below zero: the windows net it out, the baselines
     learn nothing below zero from it, and the next day's same hour still forecasts."""
-    def quiet(minute: int) -> dict[tuple[str, str], int]:
-        return {("x", "neutral"): 3, ("x", "negative"): int(minute % 10 == 0)}
-
     detector = SurgeDetector()
     day1 = warm(detector, quiet)
     feed(detector, day1, day1 + 600, quiet)
