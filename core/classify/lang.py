@@ -45,9 +45,12 @@ _SHARED = frozenset({"du", "des", "was"})
 
 @lru_cache(maxsize=1)
 def _identifier() -> Any:
-    identifier = LanguageIdentifier.from_model_file(MODEL_FILE)
-    identifier.set_languages(list(SUPPORTED))
-    return identifier
+    full = LanguageIdentifier.from_model_file(MODEL_FILE)
+    full.set_languages(list(SUPPORTED))
+    # Built again from the restricted tables alone: the first one keeps every language's
+    # table besides, to be able to widen again, and a worker never does.
+    return LanguageIdentifier(full.nb_ptc, full.nb_pc, full.nb_classes, full.tk_nextmove,
+                              full.tk_output, tk_row=full.tk_row)
 
 
 def detect_language(
