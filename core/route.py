@@ -23,8 +23,16 @@ from schemas.events import (
     Risk,
     Sentiment,
     SocialEvent,
+    assemble,
 )
-from schemas.tasks import Action, AlertSubject, Queue, ResponseLevel, ResponseTask
+from schemas.tasks import (
+    TASK_SCHEMA,
+    Action,
+    AlertSubject,
+    Queue,
+    ResponseLevel,
+    ResponseTask,
+)
 
 TASK_NAMESPACE = uuid.UUID("6f1d4c8e-3a52-4c1b-9f0e-7a1d2b3c4d5e")
 HOUR = 3600.0
@@ -153,19 +161,23 @@ def route(
     facts = event.model_dump(mode="json", include=SOCIAL_EVENT_FIELDS)
     # Whatever the labels: never repeat personal data, even in a task about a scam.
     facts["text"] = mask_personal_data(event.text, lang=event.lang)
-    return ResponseTask(
-        task_id=task_id(event.event_id),
-        created_at=event.created_at,
-        event=facts,
-        classification=event.classification(),
-        action=action,
-        response_level=level,
-        can_dm=can_dm(event, last_private_ts),
-        queue=queue,
-        priority=priority,
-        due_by=due_by(event.created_at, priority.value, event.platform.value, sla),
-        key=event.thread_id or contact_key(event),
-    )
+    # Every value is typed already (a validated event, its labels, enums): the task is
+    # assembled, not validated again.
+    return assemble(ResponseTask, {
+        "schema_": TASK_SCHEMA,
+        "task_id": task_id(event.event_id),
+        "created_at": event.created_at,
+        "event": facts,
+        "classification": event.classification(),
+        "action": action,
+        "response_level": level,
+        "can_dm": can_dm(event, last_private_ts),
+        "queue": queue,
+        "priority": priority,
+        "due_by": due_by(event.created_at, priority.value, event.platform.value, sla),
+        "key": event.thread_id or contact_key(event),
+        "alert_id": None,
+    })
 
 
 def route_alert(alert: Alert, sla: SlaSettings) -> ResponseTask | None:
