@@ -30,9 +30,14 @@ def assemble(cls: type[M], values: dict[str, Any], extra: dict[str, Any] | None 
     for a ClassifiedEvent, equal objects (test_pipeline_wire).
     """
     names = _field_names(cls)
+    return _instance(cls, {name: values[name] for name in names}, extra)
+
+
+def _instance(cls: type[M], fields: dict[str, Any], extra: dict[str, Any] | None) -> M:
+    """:func:`assemble`'s model, ``fields`` holding exactly the fields of ``cls``, in order."""
     model = cls.__new__(cls)
-    object.__setattr__(model, "__dict__", {name: values[name] for name in names})
-    object.__setattr__(model, "__pydantic_fields_set__", set(names))
+    object.__setattr__(model, "__dict__", fields)
+    object.__setattr__(model, "__pydantic_fields_set__", set(fields))
     object.__setattr__(model, "__pydantic_extra__", {
         key: value for key, value in (extra or {}).items() if key not in cls.__pydantic_fields__
     } if cls.model_config.get("extra") == "allow" else None)
@@ -194,11 +199,13 @@ class ClassifiedEvent(SocialEvent):
     ) -> ClassifiedEvent:
         """The event with its labels, built without validation: both are validated models
         already, so their values are copied as they are (the stream's hot path)."""
+        # The event's fields, then the labels' (``lang`` keeps its place), then the
+        # cluster's: exactly this model's fields, in order, so no second pass picks them.
         fields = {**event.__dict__, **labels.__dict__}
         fields.update(risks=list(labels.risks), tags=list(labels.tags),
                       reasons=dict(labels.reasons), lang=labels.lang or event.lang,
                       dup_cluster=dup_cluster, dup_count=dup_count)
-        return assemble(cls, fields, dict(event.__pydantic_extra__ or {}))
+        return _instance(cls, fields, event.__pydantic_extra__)
 
     def classification(self) -> Classification:
         """The labels of this (validated) event, as the model tasks carry."""
