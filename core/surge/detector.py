@@ -71,7 +71,7 @@ class SurgeConfig:
 
     lateness: float = 30.0
     windows: tuple[int, ...] = (1, 3, 10, 30)
-    open_score: float = 6.0
+    open_score: float = 5.5
     min_count: int = 8
     min_ratio: float = 1.3
     margin: float = 0.1

@@ -187,14 +187,17 @@ class Group:
 
 
 def _type_of(truth: Truth) -> list[str]:
+    """Its type, and for a spike starting at night one of two night groups: the sharp
+    ones are the issue's "night spike" (a jump on a tiny baseline, 10 minutes); a ramp or
+    a viral rise at night keeps its own type's pace and is only reported."""
     labels = [truth.type]
     if truth.night and truth.kind is AlertKind.SPIKE:
-        labels.append("night")
+        labels.append("night" if truth.type == "sharp" else "night, other")
     return labels
 
 
 def by_type(results: Sequence[FamilyResult]) -> list[Group]:
-    groups = {t: Group(t) for t in ("sharp", "ramp", "viral", "outage", "night")}
+    groups = {t: Group(t) for t in ("sharp", "ramp", "viral", "outage", "night", "night, other")}
     for result in results:
         for truth, delay in result.delays:
             for label in _type_of(truth):

@@ -17,6 +17,7 @@ from lab.families import (
     poisson,
 )
 from lab.surge.random_eval import (
+    FamilyResult,
     Opened,
     by_type,
     fp_by_volume,
@@ -84,11 +85,11 @@ def test_poisson_draws_have_the_mean_and_variance_of_the_mean_asked() -> None:
 
 
 def _truth(kind: str, start: int, end: int, brand: str | None = "b1",
-           platforms: tuple[str, ...] = ("x",)) -> Truth:
+           platforms: tuple[str, ...] = ("x",), night: bool = False) -> Truth:
     alert_kind = AlertKind.SILENCE if kind == "outage" else AlertKind.SPIKE
     return Truth(alert_kind, kind, brand if alert_kind is AlertKind.SPIKE else None,
                  "negative" if alert_kind is AlertKind.SPIKE else None, platforms, start, end,
-                 5.0, 600, 100.0, True, False)
+                 5.0, 600, 100.0, True, night)
 
 
 def _open(alert_id: str, minute: float, brand: str | None = "b1", polarity: str | None = "negative",
@@ -123,7 +124,24 @@ def test_summaries_give_recall_delays_by_type_and_false_positives_per_brand_week
     summary = summarize([result])
     assert summary.brand_weeks > 0
     assert summary.required == sum(t.required for t, _ in result.delays)
-    assert {g.label for g in by_type([result])} == {"sharp", "ramp", "viral", "outage", "night"}
+    assert {g.label for g in by_type([result])} == {
+        "sharp", "ramp", "viral", "outage", "night", "night, other"}
     assert sum(count for _, count, _ in fp_by_volume([result])) == summary.spike_fp
     assert percentile([1.0, 2.0, 3.0, 4.0, 5.0], 0.5) == 3.0
     assert percentile([], 0.5) is None
+
+
+def test_the_night_target_is_held_by_sharp_spikes_and_other_night_spikes_are_reported() -> None:
+    """The night delay target is the issue's night spike (a jump on a tiny baseline); a
+    ramp or viral rise at night keeps its own pace and its own group."""
+    result = FamilyResult("t", 1.0, {}, 0, 0.0, delays=[
+        (_truth("sharp", 0, 60, night=True), 7.5),
+        (_truth("viral", 100, 160, night=True), 19.5),
+        (_truth("ramp", 200, 400, night=True), 40.5),
+        (_truth("outage", 500, 600, night=True), 3.5),
+    ])
+    groups = {g.label: g.delays for g in by_type([result])}
+    assert groups["night"] == [7.5]
+    assert groups["night, other"] == [19.5, 40.5]
+    assert groups["sharp"] == [7.5]
+    assert groups["viral"] == [19.5]

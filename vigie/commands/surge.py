@@ -167,7 +167,7 @@ def _random_report(count: int, seed: int, workers: int, verbose: bool) -> list[s
         f"duplicate opens {s.duplicates}   delay p50 "
         f"{_minutes(ev.percentile(s.delays, 0.5))} min, p90 "
         f"{_minutes(ev.percentile(s.delays, 0.9))} min")
-    _print_groups("by incident type (night: spikes starting at night, also in their type)",
+    _print_groups("by incident type (night: sharp spikes starting at night, also in their type)",
                   ev.by_type(results), {k: f"<= {v:g}" for k, v in ev.TYPE_DELAY.items()})
     _print_groups("by warm-up (recall of incidents of the bar's size; under 2 h: not "
                   "required)", ev.by_warmup(results), {})
