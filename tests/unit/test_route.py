@@ -10,7 +10,7 @@ from typing import Any
 from base.settings import SlaSettings
 from core.route import TASK_NAMESPACE, can_dm, route, task_id
 from schemas.events import Author, ClassifiedEvent, Intent, Kind, Platform, Priority, Risk
-from schemas.tasks import Action, Queue, ResponseLevel
+from schemas.tasks import Action, Queue, ResponseLevel, ResponseTask
 
 SLA = SlaSettings(around_the_clock=["critical", "high", "normal", "low"])
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
@@ -113,3 +113,18 @@ def test_task_ids_are_the_uuid5_of_their_subject() -> None:
     rng = random.Random(1)
     subjects = [f"x:{rng.randrange(10**18)}" for _ in range(2000)] + ["alert:é€😀", "", "a" * 300]
     assert all(task_id(s) == str(uuid.uuid5(TASK_NAMESPACE, s)) for s in subjects)
+
+
+def test_a_task_is_what_validating_its_values_would_have_built() -> None:
+    """Tasks are assembled from typed values without validation: each must equal the
+    task pydantic validates from its own JSON, field for field and in its types."""
+    for platform in (Platform.X, Platform.WHATSAPP, Platform.YOUTUBE):
+        for labels in ({}, {"risks": [Risk.SCAM]}, {"intent": Intent.COMPLAINT}):
+            task = route(event(platform, Kind.DM if platform is Platform.WHATSAPP
+                               else Kind.MENTION, **labels), SLA)
+            assert task is not None
+            validated = ResponseTask.model_validate_json(task.model_dump_json(by_alias=True))
+            assert validated == task
+            assert validated.model_fields_set == task.model_fields_set
+            assert {name: type(value) for name, value in validated.__dict__.items()} == {
+                name: type(value) for name, value in task.__dict__.items()}
