@@ -31,8 +31,10 @@ and its negative binomial tail probability (expected raised by ``margin``) is be
 once. A spike stays open until the 10-minute count has been back within two
 standard deviations of expected, and no window (however few messages it holds)
 scores ``keep_score`` any more, for ``quiet_minutes`` minutes (hysteresis: no
-flapping, no second open for the tail of the same surge); it then resolves. While
-open, its brand's series and the platforms learn nothing.
+flapping, no second open for the tail of the same surge); it then resolves, unless
+those minutes held fewer than ``end_expected`` messages and are not yet unlikely had
+the surge gone on at half its excess (a small series stays open longer). While open,
+its brand's series and the platforms learn nothing.
 """
 
 from __future__ import annotations
@@ -78,6 +80,8 @@ class SurgeConfig:
     mix_error: float = 0.05
     keep_score: float = 3.0
     quiet_minutes: int = 15
+    end_expected: float = 10.0
+    end_score: float = 1.3
     update_every: int = 5
     update_growth: float = 1.5
     silence_windows: tuple[int, ...] = (2, 3, 4, 6, 10, 20)
@@ -447,7 +451,7 @@ class SurgeDetector:
                     zip(xs[lead:], mus[lead:], strict=True))],
                 "peak": [ten.observed, ten.expected],
                 "ratio": win.observed / max(win.expected, 1.0),
-                "quiet": 0, "last": minute, "origin": None,
+                "quiet": 0, "qx": 0.0, "qm": 0.0, "last": minute, "origin": None,
             }
             state["inc"] = incident
             # None of its minutes may teach the brand (any polarity: neutral questions
@@ -468,8 +472,13 @@ class SurgeDetector:
         variance = max(ten.expected, 1.0) * bl.dispersion(state) + ten.rel * ten.expected**2
         quiet = (score < cfg.keep_score
                  and ten.observed <= ten.expected * (1.0 + cfg.margin) + 2.0 * math.sqrt(variance))
-        incident["quiet"] = incident["quiet"] + 1 if quiet else 0
-        if incident["quiet"] >= cfg.quiet_minutes:
+        if quiet:  # (``get``: incidents restored from before the quiet sums were kept)
+            incident["quiet"] += 1
+            incident["qx"] = incident.get("qx", 0.0) + x
+            incident["qm"] = incident.get("qm", 0.0) + m
+        else:
+            incident["quiet"], incident["qx"], incident["qm"] = 0, 0.0, 0.0
+        if incident["quiet"] >= cfg.quiet_minutes and self._over(incident):
             state["inc"] = None
             return self._spike_alert(incident, state, minute, AlertStatus.RESOLVED)
         grown = ten.observed >= incident["peak"][0] * cfg.update_growth
@@ -478,6 +487,25 @@ class SurgeDetector:
         if grown and minute - incident["last"] >= cfg.update_every:
             return self._spike_alert(incident, state, minute, AlertStatus.UPDATE)
         return None
+
+    def _over(self, incident: Incident) -> bool:
+        """Its quiet minutes settle it: they held enough expected messages for being back
+        within noise to mean something, or they are unlikely had the surge gone on at
+        half its excess.
+
+        On a series of a few messages an hour, a surge has minutes as empty as the usual
+        ones, so a quarter of an hour back within noise says little (a slow ramp on a
+        small brand would resolve in a lull and open again as it grows). Such a series
+        ends its incident once its quiet stretch rules the surge out.
+        """
+        cfg = self.config
+        qx, qm = incident.get("qx", 0.0), incident.get("qm", 0.0)
+        if qm >= cfg.end_expected:
+            return True
+        before = incident["baseline"] - qm
+        ratio = (incident["count"] - qx) / before if before > 0.0 else 1.0
+        level = qm * max(1.0 + (ratio - 1.0) / 2.0, cfg.min_ratio)
+        return nb_surprise_below(qx, level) >= cfg.end_score
 
     def _window_buckets(self, brand: str, polarity: str, start: int, minute: int) -> list[Bucket]:
         first = max(start, minute - self.config.retention + 1)

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from core.surge.baseline import DEFAULT_SHAPE
 from core.surge.detector import Count, SurgeDetector
 from lab.families import poisson
-from schemas.alerts import Alert, AlertKind, AlertStatus
+from schemas.alerts import Alert, AlertKind, AlertStatus, Polarity
 
 DAY0 = 29_000_160  # an epoch minute at midnight UTC (2025-02-21)
 PLATFORMS = {"x": 0.4, "facebook": 0.25, "instagram": 0.2, "whatsapp": 0.15}
@@ -242,6 +242,35 @@ def test_a_small_brands_surge_with_a_lull_of_a_few_minutes_is_one_incident() -> 
         [resolved] = [a for a in alerts if a.status is AlertStatus.RESOLVED]
         assert resolved.alert_id == opened.alert_id
         assert resolved.detected_at.timestamp() / 60 > end - 15  # not in the lull
+
+
+def test_a_slow_ramp_on_a_small_brand_is_one_incident_until_it_is_over() -> None:
+    """~5 negative messages an hour rising to x10 over 3 hours, holding an hour, then
+    decaying for an hour: its 10-minute windows hold 0 to 5 messages all along, so
+    lulls as quiet as the brand's usual come and go while it grows. Eight streams
+    (before: some resolved in a lull and opened again)."""
+    first = DAY0 + 6 * 60
+    ramp = first + 600
+    end = ramp + 300
+    small, big = ordinary(500, ("acme",)), ordinary(20_000, ("zenit",))
+
+    def rate(minute: int) -> dict[tuple[str, str, str], float]:
+        counts = {**small(minute), **big(minute)}
+        if ramp <= minute < end:
+            factor = 1.0 + 9.0 * min((minute - ramp) / 180, 1.0, (end - minute) / 60)
+            for key in counts:
+                if key[0] == "acme" and key[2] == "negative":
+                    counts[key] *= factor
+        return counts
+
+    for seed in range(8):
+        alerts = [a for a in run(SurgeDetector(), first, end + 120, rate, seed)
+                  if a.brand == "acme"]
+        [opened] = opens(alerts)
+        assert opened.polarity is Polarity.NEGATIVE
+        [resolved] = [a for a in alerts if a.status is AlertStatus.RESOLVED]
+        assert resolved.alert_id == opened.alert_id
+        assert end - 15 <= resolved.detected_at.timestamp() / 60 <= end + 90
 
 
 def test_an_outage_during_a_long_spike_on_a_young_stream_is_one_incident() -> None:
