@@ -474,12 +474,14 @@ async def restart(config: BenchConfig, logs: Path, limit_s: float) -> dict[str, 
 
 def task_checks(config: BenchConfig) -> dict[str, int]:
     """Tasks the worker stored: events with a task, events with more than one task id
-    (must be none: a task id derives from its event), SLA escalations."""
+    (must be none: a task id derives from its event), SLA escalations. A crisis task
+    names its alert's origin event but is the alert's task, not that event's."""
     ch = EmbeddedClickHouse(Path(config.chdb_dir), "vigie")
     try:
         (event_tasks, twice), = ch.query(
             "SELECT count(), countIf(ids > 1) FROM (SELECT event_id, uniqExact(task_id) AS ids"
-            " FROM tasks WHERE NOT startsWith(event_id, 'sla:') GROUP BY event_id)").rows
+            " FROM tasks WHERE NOT startsWith(event_id, 'sla:') AND alert_id = ''"
+            " GROUP BY event_id)").rows
         (escalations,), = ch.query(
             "SELECT uniqExact(task_id) FROM tasks WHERE startsWith(event_id, 'sla:')").rows
     finally:
