@@ -68,6 +68,19 @@ async def test_a_valid_batch_is_stored_in_one_insert(writer: ClickHouseWriter) -
     assert len(await stored_ids(writer)) == 50
 
 
+def test_the_embedded_engine_hands_the_memory_inserts_freed_back_to_the_system(
+    clickhouse: EmbeddedClickHouse, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Its allocator would keep those pages as the worker's private memory for good.
+    monkeypatch.setattr("sinks.clickhouse.RELEASE_EVERY_S", 0.0)
+    rows = events(20)
+    for half in (rows.rows[:10], rows.rows[10:]):
+        clickhouse.insert(Rows(rows.table, rows.columns, half))
+
+    assert clickhouse.releases == 2
+    assert clickhouse.query("SELECT count() FROM events").rows == [[20]]
+
+
 async def test_rows_whose_values_violate_column_types_are_isolated_and_the_rest_stored(
     writer: ClickHouseWriter,
 ) -> None:
