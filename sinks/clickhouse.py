@@ -25,7 +25,7 @@ from base.settings import ClickHouseSettings
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # The engine's allocator keeps the pages every insert freed, to reuse them: in a worker
-# they are private memory that only grows. Handing them back costs a few milliseconds.
+# they stay private memory. Handing them back once a second is cheap (docs/performance.md).
 RELEASE_EVERY_S = 1.0
 
 
