@@ -116,7 +116,9 @@ class EmbeddedClickHouse:
             try:
                 self._session.query("SYSTEM JEMALLOC PURGE")
                 self.releases += 1
-            except Exception:  # an engine built without jemalloc: nothing to hand back
+            except Exception:
+                # The insert happened and must not look failed (it would be retried).
+                # An engine built without jemalloc refuses this: it is not asked again.
                 self._can_release = False
 
     def close(self) -> None:
