@@ -499,7 +499,7 @@ class SurgeDetector:
         ends its incident once its quiet stretch rules the surge out.
         """
         cfg = self.config
-        qx, qm = incident.get("qx", 0.0), incident.get("qm", 0.0)
+        qx, qm = incident["qx"], incident["qm"]  # (kept by the caller, just before)
         if qm >= cfg.end_expected:
             return True
         before = incident["baseline"] - qm
