@@ -502,8 +502,10 @@ class SurgeDetector:
         qx, qm = incident["qx"], incident["qm"]  # (kept by the caller, just before)
         if qm >= cfg.end_expected:
             return True
-        before = incident["baseline"] - qm
-        ratio = (incident["count"] - qx) / before if before > 0.0 else 1.0
+        # The whole incident's ratio: the minutes that opened it were picked for being
+        # surprising, so they alone would overstate the surge.
+        baseline = incident["baseline"]
+        ratio = incident["count"] / baseline if baseline > 0.0 else 1.0
         level = qm * max(1.0 + (ratio - 1.0) / 2.0, cfg.min_ratio)
         return nb_surprise_below(qx, level) >= cfg.end_score
 

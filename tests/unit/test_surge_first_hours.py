@@ -273,6 +273,38 @@ def test_a_slow_ramp_on_a_small_brand_is_one_incident_until_it_is_over() -> None
         assert end - 15 <= resolved.detected_at.timestamp() / 60 <= end + 90
 
 
+def test_a_burst_then_a_ramp_on_a_tiny_brand_is_one_incident() -> None:
+    """~2 negative messages an hour: a burst (x30 for 8 minutes) opens the incident,
+    then the complaints go on at x3, rising to x17 over 3 hours. Right after the burst
+    the brand is quiet next to it; judged by the burst alone, that lull rules out the
+    surge and the incident resolved, to open again as the ramp grew (before: 3 of 16
+    streams)."""
+    first = DAY0 + 6 * 60
+    burst = first + 300
+    ramp = burst + 8
+    end = ramp + 180
+    small, big = ordinary(180, ("acme",)), ordinary(20_000, ("zenit",))
+
+    def rate(minute: int) -> dict[tuple[str, str, str], float]:
+        counts = {**small(minute), **big(minute)}
+        if burst <= minute < end:
+            factor = 30.0 if minute < ramp else 3.0 + 14.0 * (minute - ramp) / 180
+            for key in counts:
+                if key[0] == "acme" and key[2] == "negative":
+                    counts[key] *= factor
+        return counts
+
+    opened = 0
+    for seed in range(16):
+        alerts = [a for a in run(SurgeDetector(), first, end + 180, rate, seed)
+                  if a.brand == "acme"]
+        assert len(opens(alerts)) <= 1
+        opened += len(opens(alerts))
+        for resolved in (a for a in alerts if a.status is AlertStatus.RESOLVED):
+            assert end <= resolved.detected_at.timestamp() / 60 <= end + 90
+    assert opened >= 10  # the others' bursts held under the 8 messages an open needs
+
+
 def test_an_outage_during_a_long_spike_on_a_young_stream_is_one_incident() -> None:
     # 90 minutes of data, then a brand's negative messages x5 for over two hours: the
     # platforms learn nothing meanwhile (the brand's messages are on them), so every
