@@ -53,17 +53,28 @@ def delay(alert: Alert, start: int) -> float:
     return alert.detected_at.timestamp() / 60 - start
 
 
-def with_spike(base: Rate, brand: str, polarity: str, factor: float, start: int,
-               end: int) -> Rate:
+def shaped(base: Rate, brand: str, polarity: str, factor: Callable[[int], float]) -> Rate:
+    """``base``, the brand's messages of that polarity times ``factor(minute)``."""
+
     def rate(minute: int) -> dict[tuple[str, str, str], float]:
         counts = base(minute)
-        if start <= minute < end:
-            for key in counts:
-                if key[0] == brand and key[2] == polarity:
-                    counts[key] *= factor
+        for key in counts:
+            if key[0] == brand and key[2] == polarity:
+                counts[key] *= factor(minute)
         return counts
 
     return rate
+
+
+def with_spike(base: Rate, brand: str, polarity: str, factor: float, start: int,
+               end: int) -> Rate:
+    return shaped(base, brand, polarity, lambda minute: factor if start <= minute < end else 1.0)
+
+
+def small_and_big(per_day: int) -> Rate:
+    """A small brand (acme, ``per_day`` messages a day) beside a busy one (zenit)."""
+    small, big = ordinary(per_day, ("acme",)), ordinary(20_000, ("zenit",))
+    return lambda minute: {**small(minute), **big(minute)}
 
 
 def with_silence(base: Rate, platforms: set[str], start: int, end: int) -> Rate:
@@ -118,11 +129,7 @@ def test_a_night_spike_during_an_outage_is_not_slowed_by_the_missing_messages() 
     live = DAY0 + 2880
     outage = live + 90
     spike = live + 150
-    small, big = ordinary(6000, ("acme",)), ordinary(20_000, ("zenit",))
-
-    def base(minute: int) -> dict[tuple[str, str, str], float]:
-        return {**small(minute), **big(minute)}
-
+    base = small_and_big(6000)
     rate = with_silence(with_spike(base, "acme", "negative", 20.0, spike, spike + 30),
                         {"x", "whatsapp"}, outage, outage + 150)
     history = counts_of(base, DAY0, live)
@@ -222,11 +229,7 @@ def test_a_small_brands_surge_with_a_lull_of_a_few_minutes_is_one_incident() -> 
     spike = first + 300
     lull = spike + 50
     end = spike + 150
-    small, big = ordinary(100, ("acme",)), ordinary(20_000, ("zenit",))
-
-    def base(minute: int) -> dict[tuple[str, str, str], float]:
-        return {**small(minute), **big(minute)}
-
+    base = small_and_big(100)
     before = with_spike(base, "acme", "negative", 20.0, spike, lull)
     after = with_spike(base, "acme", "negative", 20.0, lull + 8, end)
 
@@ -252,16 +255,13 @@ def test_a_slow_ramp_on_a_small_brand_is_one_incident_until_it_is_over() -> None
     first = DAY0 + 6 * 60
     ramp = first + 600
     end = ramp + 300
-    small, big = ordinary(500, ("acme",)), ordinary(20_000, ("zenit",))
 
-    def rate(minute: int) -> dict[tuple[str, str, str], float]:
-        counts = {**small(minute), **big(minute)}
+    def factor(minute: int) -> float:
         if ramp <= minute < end:
-            factor = 1.0 + 9.0 * min((minute - ramp) / 180, 1.0, (end - minute) / 60)
-            for key in counts:
-                if key[0] == "acme" and key[2] == "negative":
-                    counts[key] *= factor
-        return counts
+            return 1.0 + 9.0 * min((minute - ramp) / 180, 1.0, (end - minute) / 60)
+        return 1.0
+
+    rate = shaped(small_and_big(500), "acme", "negative", factor)
 
     for seed in range(8):
         alerts = [a for a in run(SurgeDetector(), first, end + 120, rate, seed)
@@ -283,16 +283,13 @@ def test_a_burst_then_a_ramp_on_a_tiny_brand_is_one_incident() -> None:
     burst = first + 300
     ramp = burst + 8
     end = ramp + 180
-    small, big = ordinary(180, ("acme",)), ordinary(20_000, ("zenit",))
 
-    def rate(minute: int) -> dict[tuple[str, str, str], float]:
-        counts = {**small(minute), **big(minute)}
+    def factor(minute: int) -> float:
         if burst <= minute < end:
-            factor = 30.0 if minute < ramp else 3.0 + 14.0 * (minute - ramp) / 180
-            for key in counts:
-                if key[0] == "acme" and key[2] == "negative":
-                    counts[key] *= factor
-        return counts
+            return 30.0 if minute < ramp else 3.0 + 14.0 * (minute - ramp) / 180
+        return 1.0
+
+    rate = shaped(small_and_big(180), "acme", "negative", factor)
 
     opened = 0
     for seed in range(16):
