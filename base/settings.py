@@ -49,12 +49,12 @@ class KafkaSettings(BaseModel):
     producer_batch_bytes: int = Field(
         default=256 * 1024, ge=1024,
         description="Largest producer batch per partition (aiokafka's default, 16 KiB, "
-        "holds ~25 output records: 8-12 % fewer events/s in the bench).")
+        "holds a few dozen output records, and the sends then cost throughput).")
     standby_replicas: int = Field(
         default=1, ge=0,
         description="Other workers keeping a warm copy of each table partition, so a "
-        "failover resumes without restoring it. Each copy replays the owner's changelog: "
-        "two workers process ~6 % fewer events/s with 1 than with 0.")
+        "failover resumes without restoring it. Each copy replays the owner's changelog, "
+        "a record per event, which costs the workers some throughput.")
     end_offsets_from_records: bool = Field(
         default=False,
         description="Read each partition's end from its last record batch: the embedded "
@@ -129,23 +129,21 @@ class SinkSettings(BaseModel):
 
     batch_size: int = Field(
         default=2000, ge=1,
-        description="Records per batch. 2,000 is as fast as 5,000 in the bench and keeps "
-        "~120 MB less alive (a worker holds up to four batches: one computing, three "
-        "completing).")
+        description="Records per batch. Larger batches are not faster past this size, "
+        "and a worker holds up to four of them alive (one computing, three completing).")
     batch_seconds: float = Field(
         default=0.1, gt=0,
         description="Longest a batch waits to fill, from its first record: the floor of "
-        "ingest-to-task latency. Bench, p99 ingest-to-task at 2,000 events/s, one worker: "
-        "0.59 s at 0.25, 0.42-0.54 s at 0.1, 0.41 s at 0.05; two workers: 0.71, "
-        "0.72-0.83, 0.96 s. On a backlog batches fill at once whatever the window.")
+        "ingest-to-task latency. Shorter windows mean smaller batches, more work per "
+        "record: two workers' latency grows again below this. On a backlog batches fill "
+        "at once whatever the window.")
     min_insert_interval_s: float = Field(
         default=0.0, ge=0,
         description="Least time between two inserts into one table; batches stored "
         "meanwhile share the next insert. 0: an insert per batch under light traffic (up "
         "to 1/batch_seconds a second per table and worker), merged once ClickHouse is the "
         "slower side. 0.5 caps it at 2/s, for a server that must not take more, at the "
-        "cost of latency (bench at 2,000 events/s: p99 ingest-to-task 0.57 s at 0, "
-        "0.74 s at 0.25, 1.04 s at 0.5).")
+        "cost of latency: a batch's tasks leave once its rows are stored.")
 
 
 class DedupSettings(BaseModel):

@@ -146,7 +146,7 @@ class LabelModel:
 
     def __init__(self, path: Path = ARTIFACT) -> None:
         # A worker is one thread and scores small batches: BLAS threads would only spin
-        # against it (measured: the batch's small products cost ten times more).
+        # against it, and the batch's small products would cost more, not less.
         threadpool_limits(limits=1, user_api="blas")
         with np.load(path, allow_pickle=False) as archive:
             data = {name: archive[name] for name in archive.files}
