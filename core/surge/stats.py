@@ -80,10 +80,11 @@ def surprise_above(count: float, mean: float, dispersion: float = 1.0) -> float:
 
 
 def surprise_below(count: float, mean: float, dispersion: float = 1.0) -> float:
-    """-log10 P(N <= count) for N with the given mean and dispersion."""
+    """-log10 P(N <= count) for N with the given mean and dispersion. A count below 0
+    (messages taken back: a spam wave's copies, once recognised) counts as none."""
     if mean <= 0.0:
         return 0.0
-    return max(0.0, -_log_q(count / dispersion + 1.0, mean / dispersion) / _LN10)
+    return max(0.0, -_log_q(max(count, 0.0) / dispersion + 1.0, mean / dispersion) / _LN10)
 
 
 _MIN_REL = 1e-6  # below this the mean is as good as known: the Poisson tail
@@ -138,11 +139,12 @@ def nb_surprise_above(count: float, mean: float, dispersion: float = 1.0,
 
 def nb_surprise_below(count: float, mean: float, dispersion: float = 1.0,
                       rel: float = 0.0) -> float:
-    """-log10 P(N <= count), same model as :func:`nb_surprise_above`."""
+    """-log10 P(N <= count), same model as :func:`nb_surprise_above` (a count below 0
+    counts as none, as in :func:`surprise_below`)."""
     if rel < _MIN_REL:
         return surprise_below(count, mean, dispersion)
     if mean <= 0.0:
         return 0.0
-    shape, m = 1.0 / rel, mean / dispersion
+    shape, m, k = 1.0 / rel, mean / dispersion, max(count, 0.0) / dispersion
     # P(N <= k) = I_p(r, k + 1)
-    return max(0.0, -_log_betainc(shape, count / dispersion + 1.0, shape / (shape + m)) / _LN10)
+    return max(0.0, -_log_betainc(shape, k + 1.0, shape / (shape + m)) / _LN10)
