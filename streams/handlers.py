@@ -127,20 +127,25 @@ class Handlers:
         detector = state.detector()
         alerts: list[Alert] = []
         letters: list[DeadLetter] = []
-        batches: list[list[Observation]] = []
+        batches: list[tuple[EventT[Any], list[Observation]]] = []
         for event in events:
             try:
-                batches.append(decode_observations(event.value or b""))
+                batches.append((event, decode_observations(event.value or b"")))
             except Exception as exc:  # a foreign record on the feed: kept, not fatal
                 letters.append(_dead_letter(event, exc, "surge"))
-        first = min((o.ts for batch in batches for o in batch), default=None)
+        first = min((o.ts for _, batch in batches for o in batch), default=None)
         if detector.empty and first is not None and self.settings.surge.history_days:
             learned = await warm_start(detector, self._rows, int(first // 60),
                                        self.settings.surge.history_days)
             log.info("surge detector warm start: %d minutes of counts from ClickHouse", learned)
-        for batch in batches:
-            for observation in batch:
-                alerts.extend(observation.feed(detector))
+        for event, batch in batches:
+            try:
+                for observation in batch:
+                    alerts.extend(observation.feed(detector))
+            except Exception as exc:  # a detector bug on this record: a dead letter with
+                # the exception (the rest of its observations unseen), never a crash loop
+                log.exception("the surge detector failed on a record of %s", event.message.tp)
+                letters.append(_dead_letter(event, exc, "surge"))
         # The batch's state changes go to the changelog, under the feed's partition.
         with current_event_kept(stream):
             point_stream_at(stream, events[-1])

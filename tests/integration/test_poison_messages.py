@@ -1,5 +1,6 @@
-"""Poison messages: a payload that makes a parser or the classifier raise is a dead
-letter carrying the exception, and the records after it are still processed."""
+"""Poison messages: a payload that makes a parser, the classifier or the surge detector
+raise is a dead letter carrying the exception, and the records after it are still
+processed."""
 
 from __future__ import annotations
 
@@ -16,7 +17,10 @@ from core import parsers
 from core.brands import BrandDirectory
 from core.classify import default_classifier
 from core.parsers.base import Json, Parser
+from core.surge.detector import SurgeDetector
+from core.surge.observation import Observation
 from lab.simulator import RawMessage, Simulator
+from schemas.alerts import Alert
 from schemas.deadletter import DeadLetter
 from schemas.events import Classification, Platform, SocialEvent
 from tests.support.faults import replay
@@ -127,3 +131,53 @@ async def test_event_that_makes_the_classifier_raise_is_dead_lettered_and_the_st
         "classify", "PoisonError", "telegram")
     assert letter.reason.startswith("classifier cannot handle event telegram:")
     assert letter.payload == messages[120].value
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+async def test_record_that_makes_the_surge_detector_raise_is_dead_lettered_and_the_feed_goes_on(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, workers: int,
+) -> None:
+    """Fake fault: no known data makes the detector raise any more (the last that did, a
+    count taken below zero, is fixed), so its ``feed`` is doctored to raise on one
+    event's observation. Before, the surge agent stopped on it, and again on the same
+    record after every restart."""
+    first = poisoned_traffic(200, Platform.TELEGRAM, 120, lambda message: message)
+    [poisoned] = first[120].expected
+    later = list(Simulator(BrandDirectory.load(), seed=12, invalid_share=0, duplicate_share=0,
+                           platforms=(Platform.TELEGRAM,)).messages(50))
+    later_ids = {e.event_id for m in later for e in m.expected}
+    fed: set[str] = set()
+    feed = Observation.feed
+
+    def doctored(observation: Observation, detector: SurgeDetector) -> list[Alert]:
+        if observation.event_id == poisoned.event_id:
+            raise PoisonError(f"detector cannot handle event {observation.event_id}")
+        fed.add(observation.event_id)
+        return feed(observation, detector)
+
+    monkeypatch.setattr(Observation, "feed", doctored)
+
+    def surge_letters() -> list[DeadLetter]:
+        return [d for d in (DeadLetter.model_validate_json(m.value()) for m in read_to_end(
+            settings.kafka.bootstrap_servers, settings.topics.deadletter))
+            if d.stage == "surge"]
+
+    async with running_workers(settings, workers):
+        await replay(settings, first, {})
+
+        async def dead_lettered() -> bool:
+            assert await healthy(settings), "the worker crashed on the detector's failure"
+            return bool(surge_letters())
+
+        await eventually(dead_lettered, within=60, what="the surge dead letter")
+        await replay(settings, later, {})
+
+        async def later_fed() -> bool:
+            return later_ids <= fed
+
+        await eventually(later_fed, within=60, what="the later events fed to the detector")
+    [letter] = {(d.source_topic, d.partition, d.offset): d for d in surge_letters()}.values()
+    assert (letter.error_type, letter.reason) == (
+        "PoisonError", f"detector cannot handle event {poisoned.event_id}")
+    assert letter.source_topic == settings.topics.surge
+    assert poisoned.event_id.encode() in letter.payload
