@@ -3,8 +3,8 @@
 Most messages carry a few unambiguous function words ("le", "the", "und"); a
 dictionary lookup per token settles them in microseconds. A single one settles a
 text too ("Any code for students?") unless another supported language shares it:
-on the tune split py3langid agreed with every such case, at a far higher cost
-a call. Mixed or function-word-free texts go to the model shipped inside
+on the tune split py3langid agreed with every such case, and it costs far more a
+call. Mixed or function-word-free texts go to the model shipped inside
 py3langid, restricted to the languages the lexicons cover and built lazily once
 per process. A platform's own language
 hint wins when it names a supported language.
