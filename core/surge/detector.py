@@ -439,10 +439,13 @@ class SurgeDetector:
             _, brand, polarity = key.split("|")
             scale = win.expected / max(win.forecast, 1e-9)
             xs, mus = state["x"][-win.width:], state["mu"][-win.width:]
-            lead = 0  # the window's first minutes at or below expectation are not the surge
+            # The window's first minutes at or below expectation are not the surge, nor
+            # those of an incident that ended since (its id names its first minute).
+            first = minute - win.width + 1
+            lead = min(max(0, state.get("ended", first - 1) + 1 - first), win.width - 1)
             while lead < win.width - 1 and xs[lead] <= mus[lead] * scale:
                 lead += 1
-            start = minute - win.width + 1 + lead
+            start = first + lead
             incident = {
                 "id": f"spike-{brand}-{polarity}-{_at(start):%Y%m%dT%H%M}",
                 "brand": brand, "polarity": polarity, "start": start, "seq": 0,
@@ -463,7 +466,8 @@ class SurgeDetector:
             return self._spike_alert(incident, state, minute, AlertStatus.OPEN)
 
         x, m = state["x"][-1], state["mu"][-1] * factor
-        incident["count"] += x
+        # (a spam wave's take-back may be of copies counted before the incident began)
+        incident["count"] = max(0.0, incident["count"] + x)
         incident["baseline"] += m
         incident["traj"] = [*incident["traj"][-239:], [minute, x, m]]
         incident["score"] = score
@@ -479,7 +483,7 @@ class SurgeDetector:
         else:
             incident["quiet"], incident["qx"], incident["qm"] = 0, 0.0, 0.0
         if incident["quiet"] >= cfg.quiet_minutes and self._over(incident):
-            state["inc"] = None
+            state["inc"], state["ended"] = None, minute
             return self._spike_alert(incident, state, minute, AlertStatus.RESOLVED)
         grown = ten.observed >= incident["peak"][0] * cfg.update_growth
         if grown:

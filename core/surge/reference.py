@@ -156,7 +156,8 @@ class Recent:
             own = (observed, mu) if quiet else (0.0, 0.0)
             others = (mine[0] - own[0], mine[1] - own[1])
             elsewhere = (everyone[0] - mine[0], everyone[1] - mine[1])
-            general = (prior + elsewhere[0]) / (prior + max(elsewhere[1], 0.0))
+            # (a spam wave's take-back can leave a sum of counts below zero)
+            general = (prior + max(elsewhere[0], 0.0)) / (prior + max(elsewhere[1], 0.0))
         else:
             everyone = self._total("p", self._platforms, width)
             own = (observed, mu) if quiet else (0.0, 0.0)
