@@ -10,14 +10,13 @@ from collections.abc import Iterator
 
 import pytest
 
-from core.surge.detector import SurgeDetector
+from core.surge.detector import POLARITIES, SurgeDetector
 from lab.families import poisson
 from schemas.alerts import Alert, AlertStatus
 
 DAY0 = 29_000_160  # an epoch minute at midnight UTC
 BRANDS = ("acme", "zenit", "tiny")
 PLATFORMS = ("x", "facebook", "instagram", "whatsapp", "forum")
-POLARITIES = ("negative", "neutral", "positive")
 
 
 def random_stream(rng: random.Random) -> Iterator[tuple[float, dict[str, object]]]:
@@ -89,4 +88,3 @@ def test_random_streams_never_break_the_detector_or_the_alert_contract(seed: int
     for ts, arguments in random_stream(rng):
         alerts += detector.observe(ts, **arguments)  # type: ignore[arg-type]
     check_contract(alerts)
-
