@@ -3,9 +3,12 @@
 The stream calls :meth:`SurgeDetector.observe` once per deduplicated, classified
 event; it returns the alerts that closing minutes produced (usually none). A minute
 closes once the watermark (newest event time seen) passes its end plus
-``lateness``; later events for it are counted in ``late`` and ignored. A detector
-with no state can first learn from per-minute counts (:meth:`SurgeDetector.preload`,
-the warm start of :mod:`.history`).
+``lateness``; later events for it are counted in ``late`` and ignored. Between
+closings, every ``peek_seconds`` of event time, the spike series are also scored on
+the minutes not closed yet as seen so far (:meth:`SurgeDetector._peek`): a burst opens
+its incident within seconds of being unlikely, not once its minute has closed. A
+detector with no state can first learn from per-minute counts
+(:meth:`SurgeDetector.preload`, the warm start of :mod:`.history`).
 
 State (all injected ``MutableMapping``s of JSON-able values, ``dict`` by default):
 
@@ -72,6 +75,8 @@ class SurgeConfig:
     """Detector thresholds; defaults are the ones ``vigie eval-surge`` is measured with."""
 
     lateness: float = 30.0
+    peek_seconds: float = 10.0  # event time between two looks at the minutes not closed yet
+    peek_score: float = 0.5  # a peek opens at ``open_score`` + this: it looks often
     windows: tuple[int, ...] = (1, 3, 10, 30)
     open_score: float = 5.5
     min_count: int = 8
@@ -139,6 +144,10 @@ class SurgeDetector:
         self._next_close = self._close_time()
         self._closing: dict[str, bl.Series] = {}  # series being updated by _close
         self._shape: bl.DailyShape | None = None  # kept across minutes: it changes daily
+        # The last closing's sums, forecasts and spike series, for :meth:`_peek`.
+        self._view: tuple[Recent, dict[str, bl.Forecast | None], dict[str, bl.Forecast]] | None
+        self._view = None
+        self._next_peek = math.inf
 
     # --- per event ---------------------------------------------------------------
 
@@ -197,6 +206,8 @@ class SurgeDetector:
             self._wm = ts
             if ts >= self._next_close:
                 return self._advance()
+            if ts >= self._next_peek:
+                return self._peek()
         return []
 
     @property
@@ -260,7 +271,12 @@ class SurgeDetector:
         self.meta["closed"] = target
         self.meta["wm"] = self._wm
         self._next_close = self._close_time()
+        self._schedule_peek()
         return alerts
+
+    def _schedule_peek(self) -> None:
+        every = self.config.peek_seconds
+        self._next_peek = (math.floor(self._wm / every) + 1) * every if every > 0 else math.inf
 
     def _series(self, key: str) -> bl.Series:
         state = self._closing.get(key) or self.series.get(key)
@@ -322,13 +338,15 @@ class SurgeDetector:
         if score:
             recent = Recent(states, [k for k, st in states.items() if st["inc"] is None],
                             cfg.mix_error, outage=bool(self.meta.get("silence")))
-            for key, state in states.items():
-                forecast = forecasts[key]
-                if key[0] == "b" and forecast is not None and key.rsplit("|", 1)[1] in SCORED:
-                    alert = self._spike(key, state, minute, forecast, recent)
-                    if alert is not None:
-                        alerts.append(alert)
+            spiking = {key: forecast for key, forecast in forecasts.items()
+                       if key[0] == "b" and forecast is not None
+                       and key.rsplit("|", 1)[1] in SCORED}
+            for key, forecast in spiking.items():
+                alert = self._spike(key, states[key], minute, forecast, recent)
+                if alert is not None:
+                    alerts.append(alert)
             alerts.extend(self._silence(states, forecasts, minute, recent))
+            self._view = (recent, forecasts, spiking)
 
         # Silent platforms do not learn, nor does a brand in an incident, in any of its
         # series: a crisis brings neutral questions too, and a sibling that learned them
@@ -436,35 +454,13 @@ class SurgeDetector:
         factor = ten.expected / ten.forecast if ten.forecast > 0.0 else 1.0
         if incident is None:
             assert win is not None
-            _, brand, polarity = key.split("|")
-            scale = win.expected / max(win.forecast, 1e-9)
-            xs, mus = state["x"][-win.width:], state["mu"][-win.width:]
-            # The window's first minutes at or below expectation are not the surge, nor
-            # those of an incident that ended since (its id names its first minute).
-            first = minute - win.width + 1
-            lead = min(max(0, state.get("ended", first - 1) + 1 - first), win.width - 1)
-            while lead < win.width - 1 and xs[lead] <= mus[lead] * scale:
-                lead += 1
-            start = first + lead
-            incident = {
-                "id": f"spike-{brand}-{polarity}-{_at(start):%Y%m%dT%H%M}",
-                "brand": brand, "polarity": polarity, "start": start, "seq": 0,
-                "count": sum(xs[lead:]), "baseline": sum(mus[lead:]) * scale, "score": score,
-                "traj": [[start + i, x, m * scale] for i, (x, m) in enumerate(
-                    zip(xs[lead:], mus[lead:], strict=True))],
-                "peak": [ten.observed, ten.expected],
-                "ratio": win.observed / max(win.expected, 1.0),
-                "quiet": 0, "qx": 0.0, "qm": 0.0, "last": minute, "origin": None,
-            }
-            state["inc"] = incident
-            # None of its minutes may teach the brand (any polarity: neutral questions
-            # come with a crisis) or the platforms carrying it; it may have been rising
-            # before the window that opened it, so every queued minute goes.
-            for key in [f"b|{brand}|{pol}" for pol in POLARITIES] + [
-                    k for k in self._closing if k[0] == "p"]:
-                bl.release(self._series(key), minute - cfg.baseline.guard)
-            return self._spike_alert(incident, state, minute, AlertStatus.OPEN)
+            return self._open(key, state, minute, win, score, ten)
 
+        part = incident.pop("part", None)
+        if part is not None:  # opened by a peek: the minutes it saw in part are now whole
+            incident["count"] -= part[0]
+            incident["baseline"] -= part[1]
+            incident["traj"] = [p for p in incident["traj"] if p[0] <= part[2]]
         x, m = state["x"][-1], state["mu"][-1] * factor
         # (a spam wave's take-back may be of copies counted before the incident began)
         incident["count"] = max(0.0, incident["count"] + x)
@@ -491,6 +487,136 @@ class SurgeDetector:
         if grown and minute - incident["last"] >= cfg.update_every:
             return self._spike_alert(incident, state, minute, AlertStatus.UPDATE)
         return None
+
+    def _open(
+        self, key: str, state: bl.Series, last: int, win: Window, score: float, ten: Window,
+        part: list[list[float]] | None = None,
+    ) -> Alert:
+        """Opens an incident on ``key``: ``win`` spans its closed minutes up to ``last``
+        and, when a peek found it, the ``part`` of the minutes after them seen so far
+        (``[minute, messages, expected]`` each)."""
+        cfg = self.config
+        _, brand, polarity = key.split("|")
+        scale = win.expected / max(win.forecast, 1e-9)
+        closed = win.width - (part is not None)
+        xs, mus = state["x"][len(state["x"]) - closed:], state["mu"][len(state["mu"]) - closed:]
+        # The window's first minutes at or below expectation are not the surge, nor
+        # those of an incident that ended since (its id names its first minute).
+        first = last - closed + 1
+        room = closed - (part is None)  # minutes that may go; the newest one stays
+        lead = min(max(0, state.get("ended", first - 1) + 1 - first), room)
+        while lead < room and xs[lead] <= mus[lead] * scale:
+            lead += 1
+        start = first + lead
+        traj = [[start + i, x, m * scale]
+                for i, (x, m) in enumerate(zip(xs[lead:], mus[lead:], strict=True))]
+        incident: Incident = {
+            "id": f"spike-{brand}-{polarity}-{_at(start):%Y%m%dT%H%M}",
+            "brand": brand, "polarity": polarity, "start": start, "seq": 0,
+            "count": sum(xs[lead:]), "baseline": sum(mus[lead:]) * scale, "score": score,
+            "traj": traj, "peak": [ten.observed, ten.expected],
+            "ratio": win.observed / max(win.expected, 1.0),
+            "quiet": 0, "qx": 0.0, "qm": 0.0, "last": last, "origin": None,
+        }
+        if part is not None:
+            incident["part"] = [sum(p[1] for p in part), sum(p[2] for p in part), last]
+            incident["count"] += incident["part"][0]
+            incident["baseline"] += incident["part"][1]
+            incident["last"] = int(part[-1][0])
+            traj.extend(part)
+        state["inc"] = incident
+        # None of its minutes may teach the brand (any polarity: neutral questions
+        # come with a crisis) or the platforms carrying it; it may have been rising
+        # before the window that opened it, so every queued minute goes.
+        for series_key in [f"b|{brand}|{pol}" for pol in POLARITIES] + [
+                k for k in self._closing if k[0] == "p"]:
+            bl.release(self._series(series_key), incident["last"] - cfg.baseline.guard)
+        return self._spike_alert(incident, state, incident["last"], AlertStatus.OPEN)
+
+    def _peek(self) -> list[Alert]:
+        """Scores the spike series on the minutes not closed yet, as seen so far, so a
+        surge opens as soon as its messages make it unlikely rather than once its minute
+        has closed (``lateness`` after its end). Peeks only open: an incident is kept,
+        updated and ended on closed minutes.
+
+        A window of width ``w`` is then the open minutes, against their forecast × the
+        elapsed part of them, and the last ``w - 1`` closed ones; the peers' factor
+        counts the open minutes too (a TV mention lifts all of a brand's series at once).
+        The open minutes may still get late messages, which only makes a peek cautious.
+        """
+        self._schedule_peek()
+        if self._view is None or self._closed is None:
+            return []
+        cfg = self.config
+        recent, forecasts, spiking = self._view
+        last, wm = self._closed, self._wm
+        minutes = range(last + 1, int(wm // 60) + 1)
+        fractions = [min(max(wm / 60.0 - m, 0.0), 1.0) for m in minutes]
+        elapsed = sum(fractions)
+        seen: dict[str, list[float]] = {}
+
+        def counted(key: str) -> list[float]:
+            if key not in seen:
+                _, brand, polarity = key.split("|")
+                seen[key] = [self._kept(m, brand, polarity) for m in minutes]
+            return seen[key]
+
+        # Most peeks find nothing new: only a series above its forecast in the open
+        # minutes is scored, and only then are its peers' open minutes counted.
+        rising = [key for key, forecast in spiking.items()
+                  if sum(counted(key)) > elapsed * forecast.mean * cfg.min_ratio
+                  and (state := self.series.get(key)) is not None and state["inc"] is None]
+        if not rising:
+            return []
+        open_minutes: dict[str, tuple[float, float]] = {}
+        for key, forecast in forecasts.items():
+            if key[0] == "b":
+                observed = sum(counted(key))
+                # (a series still learning is its own forecast, as in its closed minutes)
+                open_minutes[key] = (observed, observed if forecast is None
+                                     else elapsed * forecast.mean)
+        ahead = recent.ahead(open_minutes)
+        alerts: list[Alert] = []
+        for key in rising:
+            forecast, state = spiking[key], self.series[key]
+            phi = bl.dispersion(state)
+            best: tuple[float, Window | None] = (0.0, None)
+            for width in cfg.windows:
+                if len(state["x"]) < width - 1:
+                    break
+                win = ahead.window(key, width, forecast)
+                if win.observed < cfg.min_count or win.observed < win.expected * cfg.min_ratio:
+                    continue
+                score = nb_surprise_above(win.observed, win.expected * (1.0 + cfg.margin), phi,
+                                          win.rel) + 0.5 * math.log10(width)
+                if score > best[0]:
+                    best = (score, win)
+            score, found = best
+            if found is None or score < cfg.open_score + cfg.peek_score:
+                continue
+            factor = found.expected / found.forecast if found.forecast > 0.0 else 1.0
+            part = [[float(m), x, f * forecast.mean * factor]
+                    for m, x, f in zip(minutes, seen[key], fractions, strict=True)]
+            _, brand, _ = key.split("|")
+            touched = [f"b|{brand}|{pol}" for pol in POLARITIES] + [
+                k for k in self.series if k[0] == "p"]
+            self._closing = {k: s for k in touched if (s := self.series.get(k)) is not None}
+            self._closing[key] = state
+            try:
+                alerts.append(self._open(key, state, last, found, score,
+                                         ahead.window(key, 10, forecast), part))
+            finally:
+                for series_key, series in self._closing.items():
+                    self.series[series_key] = series
+                self._closing = {}
+        return alerts
+
+    def _kept(self, minute: int, brand: str, polarity: str) -> float:
+        """The messages of a minute's bucket that count for spikes."""
+        bucket = self.buckets.get(f"{minute}|{brand}|{polarity}")
+        if bucket is None:
+            return 0.0
+        return float(sum(eff for _, eff in bucket["n"].values()) - bucket.get("r", 0))
 
     def _over(self, incident: Incident) -> bool:
         """Its quiet minutes settle it: they held enough expected messages for being back
@@ -543,12 +669,14 @@ class SurgeDetector:
                 self._window_buckets(brand, polarity, incident["start"] - 5, minute))
         ranked = sorted(buckets, key=lambda b: sum(e for _, e in b["n"].values()), reverse=True)
         samples = [i for b in ranked for i in b["s"]][: cfg.max_samples]
-        width = min(len(state["x"]), minute - incident["start"] + 1)
-        mix = {
-            pol: int(sum(self._series(f"b|{brand}|{pol}")["x"][-width:]))
-            for pol in POLARITIES
-        }
-        mix[polarity] = int(sum(state["x"][-width:]))
+        # Closed minutes from the series, the ones a peek saw from their buckets.
+        closed = incident["part"][2] if "part" in incident else minute
+        width = max(0, min(len(state["x"]), closed - incident["start"] + 1))
+        mix = {}
+        for pol in POLARITIES:
+            xs = state["x"] if pol == polarity else self._series(f"b|{brand}|{pol}")["x"]
+            mix[pol] = int(sum(xs[max(0, len(xs) - width):])
+                           + sum(self._kept(m, brand, pol) for m in range(closed + 1, minute + 1)))
         severity = _severity(incident["ratio"], incident["count"] - incident["baseline"])
         incident["last"] = minute
         sequence = incident["seq"]
@@ -562,7 +690,7 @@ class SurgeDetector:
         return Alert(
             alert_id=incident["id"], kind=AlertKind.SPIKE, status=status, brand=brand,
             platforms=[Platform(p) for p in affected], polarity=Polarity(polarity),
-            window_start=_at(incident["start"]), detected_at=self._detected_at(minute),
+            window_start=_at(incident["start"]), detected_at=self._detected_at(closed),
             severity=severity, count=int(incident["count"]),
             baseline=round(incident["baseline"], 2), score=round(incident["score"], 2),
             top_terms=top, sample_event_ids=samples, origin_event_id=incident["origin"],

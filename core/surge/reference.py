@@ -73,19 +73,37 @@ class Recent:
         self._voters = {*self._brand_keys, *self._platforms}
         self._totals: dict[tuple[str, int], tuple[float, float]] = {}
         self._disagreements: dict[str, float] = {}
+        self._closed: Recent | None = None
+        self._open: Mapping[str, tuple[float, float]] = {}
+
+    def ahead(self, open_minutes: Mapping[str, tuple[float, float]]) -> Recent:
+        """The same series with the minutes after the closed ones, as seen so far:
+        ``open_minutes`` maps a key to their (observed, forecast) sums (none: 0, 0). A
+        window of width ``w`` is then those and the last ``w - 1`` closed minutes."""
+        recent = Recent(self._states, (), 0.0, outage=self._outage)
+        recent._mix = self._mix
+        recent._brands, recent._platforms = self._brands, self._platforms
+        recent._brand_keys, recent._voters = self._brand_keys, self._voters
+        recent._closed, recent._open = self, open_minutes
+        return recent
 
     def _suffix(self, key: str) -> tuple[list[float], list[float]]:
-        """Observed and forecast sums of ``key``'s last 1, 2, ... closed minutes."""
+        """Observed and forecast sums of ``key``'s last 1, 2, ... minutes."""
         sums = self._sums.get(key)
         if sums is None:
-            state = self._states[key]
-            sums = (list(itertools.accumulate(reversed(state["x"]))),
-                    list(itertools.accumulate(reversed(state["mu"]))))
+            if self._closed is not None:
+                xs, mus = self._closed._suffix(key)
+                x, mu = self._open.get(key, (0.0, 0.0))
+                sums = ([x, *(x + v for v in xs)], [mu, *(mu + v for v in mus)])
+            else:
+                state = self._states[key]
+                sums = (list(itertools.accumulate(reversed(state["x"]))),
+                        list(itertools.accumulate(reversed(state["mu"]))))
             self._sums[key] = sums
         return sums
 
     def __call__(self, key: str, width: int) -> tuple[float, float]:
-        """(observed, forecast) summed over the last ``width`` closed minutes of ``key``."""
+        """(observed, forecast) summed over the last ``width`` minutes of ``key``."""
         xs, mus = self._sums.get(key) or self._suffix(key)
         if not xs:
             return 0.0, 0.0

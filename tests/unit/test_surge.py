@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable
 
 from core.surge.baseline import BaselineConfig, Forecast, expected
-from core.surge.detector import SurgeDetector
+from core.surge.detector import SurgeConfig, SurgeDetector
 from core.surge.pipeline import SurgePipeline
 from core.surge.reference import Recent
 from schemas.alerts import Alert, AlertKind, AlertStatus
@@ -28,19 +28,17 @@ def quiet(minute: int) -> dict[tuple[str, str], int]:
 
 def feed(detector: SurgeDetector, first: int, last: int, traffic: Traffic,
          terms: tuple[str, ...] = ("retard",)) -> list[Alert]:
-    """Events for minutes [first, last), spread over each minute, brand "acme"."""
+    """Events for minutes [first, last), brand "acme": each platform and polarity's
+    spread evenly over the minute, so they interleave as real traffic does."""
     alerts: list[Alert] = []
     for minute in range(first, last):
-        counts = traffic(minute)
-        total = sum(counts.values()) or 1
-        i = 0
-        for (platform, polarity), n in counts.items():
-            for k in range(n):
-                ts = minute * 60 + 59.0 * i / total
-                i += 1
-                alerts += detector.observe(ts, "acme", platform, polarity,
-                                           f"{platform}:{minute}-{polarity}-{k}",
-                                           terms=terms, followers=k)
+        events = sorted(((k + 0.5) / n, platform, polarity, k)
+                        for (platform, polarity), n in traffic(minute).items()
+                        for k in range(n))
+        for position, platform, polarity, k in events:
+            alerts += detector.observe(minute * 60 + 59.0 * position, "acme", platform,
+                                       polarity, f"{platform}:{minute}-{polarity}-{k}",
+                                       terms=terms, followers=k)
     return alerts
 
 
@@ -83,7 +81,8 @@ def test_a_night_time_x10_on_a_tiny_baseline_is_a_spike() -> None:
     day1 = warm(detector, night)
     surge = with_extra({("x", "negative"): 2}, day1 + 180, day1 + 200, night)
     alerts = feed(detector, day1, day1 + 200, surge)
-    assert [a.status for a in alerts] == [AlertStatus.OPEN]
+    assert alerts[0].status is AlertStatus.OPEN
+    assert {a.status for a in alerts[1:]} <= {AlertStatus.UPDATE}  # it grows as it goes on
     assert alerts[0].polarity == "negative"
     assert (alerts[0].detected_at.timestamp() / 60 - (day1 + 180)) <= 10
 
@@ -107,6 +106,30 @@ def test_one_open_per_incident_then_updates_then_one_resolved() -> None:
     assert AlertStatus.UPDATE in statuses
     assert len({a.alert_id for a in alerts}) == 1
     assert [a.sequence for a in alerts] == list(range(len(alerts)))
+
+
+def test_a_surge_opens_within_its_first_minute_and_its_minutes_count_once() -> None:
+    """A peek scores the minute still open, so a burst opens before that minute has
+    closed; the minutes it saw in part are counted once, whole, when they close."""
+    peeking, closing = SurgeDetector(), SurgeDetector(config=SurgeConfig(peek_seconds=0))
+    day1 = warm(peeking)
+    assert warm(closing) == day1
+    spike = with_extra({("x", "negative"): 40}, day1 + 600, day1 + 620)
+    early, late = (feed(d, day1, day1 + 700, spike) for d in (peeking, closing))
+
+    assert early[0].status is late[0].status is AlertStatus.OPEN
+    assert early[0].detected_at.timestamp() < (day1 + 601) * 60
+    assert late[0].detected_at.timestamp() >= (day1 + 601) * 60 + SurgeConfig().lateness
+    assert early[0].count < late[0].count  # what the open minute held so far
+    end, end_closing = early[-1], late[-1]
+    assert end.status is end_closing.status is AlertStatus.RESOLVED
+    for alert in (end, end_closing):
+        minutes = [int(p.minute.timestamp() // 60) for p in alert.trajectory]
+        assert minutes == list(range(minutes[0], minutes[0] + len(minutes)))
+        assert [p.count for p in alert.trajectory] == [spike(m)["x", "negative"] for m in minutes]
+        start = int(alert.window_start.timestamp() // 60)
+        assert alert.count == sum(spike(m)["x", "negative"] for m in range(start, minutes[-1] + 1))
+    assert end.trajectory[-1] == end_closing.trajectory[-1]
 
 
 def test_an_alert_explains_itself() -> None:
