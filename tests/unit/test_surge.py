@@ -282,3 +282,16 @@ def test_a_minute_with_more_messages_taken_back_than_it_had_does_not_break_the_b
     pooled = detector.meta["pooled"]
     assert min(pooled["s"]) >= 0.0
     assert expected(pooled, day1 + 1440 + 610, detector.config.baseline) >= 0.0
+
+
+def test_a_whole_brand_busier_at_once_opens_nothing_even_before_its_minutes_close() -> None:
+    """A TV mention makes all of a brand's messages six times as frequent at once: its other
+    polarities say so in the open minutes too, so a peek does not take it for a surge."""
+    detector = SurgeDetector()
+    day1 = warm(detector)
+
+    def busier(minute: int) -> dict[tuple[str, str], int]:
+        lifted = day1 + 600 <= minute < day1 + 630
+        return {key: n * 6 if lifted else n for key, n in NORMAL.items()}
+
+    assert feed(detector, day1, day1 + 700, busier) == []
