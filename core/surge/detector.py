@@ -561,21 +561,24 @@ class SurgeDetector:
                 seen[key] = [self._kept(m, brand, polarity) for m in minutes]
             return seen[key]
 
-        # Most peeks find nothing new: only a series above its forecast in the open
-        # minutes is scored, and only then are its peers' open minutes counted.
+        # Most looks find nothing new: only a series whose open minutes alone are three
+        # standard deviations above their forecast is scored (one that is not would
+        # mostly owe its score to closed minutes, already scored at the closing), and
+        # only then are its peers' open minutes counted.
         rising = [key for key, forecast in spiking.items()
-                  if sum(counted(key)) > elapsed * forecast.mean * cfg.min_ratio
+                  if sum(counted(key)) > (mean := elapsed * forecast.mean) + 3.0 * math.sqrt(mean)
                   and (state := self.series.get(key)) is not None and state["inc"] is None]
         if not rising:
             return []
-        open_minutes: dict[str, tuple[float, float]] = {}
-        for key, forecast in forecasts.items():
-            if key[0] == "b":
-                observed = sum(counted(key))
-                # (a series still learning is its own forecast, as in its closed minutes)
-                open_minutes[key] = (observed, observed if forecast is None
-                                     else elapsed * forecast.mean)
-        ahead = recent.ahead(open_minutes)
+
+        def open_part(key: str) -> tuple[float, float]:
+            if key[0] != "b":
+                return 0.0, 0.0
+            observed, forecast = sum(counted(key)), forecasts.get(key)
+            # (a series still learning is its own forecast, as in its closed minutes)
+            return observed, observed if forecast is None else elapsed * forecast.mean
+
+        ahead = recent.ahead(open_part)
         alerts: list[Alert] = []
         for key in rising:
             forecast, state = spiking[key], self.series[key]
@@ -584,6 +587,8 @@ class SurgeDetector:
             for width in cfg.windows:
                 if len(state["x"]) < width - 1:
                     break
+                if ahead(key, width)[0] < cfg.min_count:
+                    continue
                 win = ahead.window(key, width, forecast)
                 if win.observed < cfg.min_count or win.observed < win.expected * cfg.min_ratio:
                     continue

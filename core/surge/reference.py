@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import NamedTuple
 
 from core.surge.baseline import Forecast, Series
@@ -73,32 +73,21 @@ class Recent:
         self._voters = {*self._brand_keys, *self._platforms}
         self._totals: dict[tuple[str, int], tuple[float, float]] = {}
         self._disagreements: dict[str, float] = {}
-        self._closed: Recent | None = None
-        self._open: Mapping[str, tuple[float, float]] = {}
 
-    def ahead(self, open_minutes: Mapping[str, tuple[float, float]]) -> Recent:
+    def ahead(self, open_part: Callable[[str], tuple[float, float]]) -> Recent:
         """The same series with the minutes after the closed ones, as seen so far:
-        ``open_minutes`` maps a key to their (observed, forecast) sums (none: 0, 0). A
-        window of width ``w`` is then those and the last ``w - 1`` closed minutes."""
-        recent = Recent(self._states, (), 0.0, outage=self._outage)
-        recent._mix = self._mix
-        recent._brands, recent._platforms = self._brands, self._platforms
-        recent._brand_keys, recent._voters = self._brand_keys, self._voters
-        recent._closed, recent._open = self, open_minutes
-        return recent
+        ``open_part`` gives a key's (observed, forecast) sums over them, asked once per
+        key and only when needed. A window of width ``w`` is then those and the last
+        ``w - 1`` closed minutes."""
+        return _Ahead(self, open_part)
 
     def _suffix(self, key: str) -> tuple[list[float], list[float]]:
-        """Observed and forecast sums of ``key``'s last 1, 2, ... minutes."""
+        """Observed and forecast sums of ``key``'s last 1, 2, ... closed minutes."""
         sums = self._sums.get(key)
         if sums is None:
-            if self._closed is not None:
-                xs, mus = self._closed._suffix(key)
-                x, mu = self._open.get(key, (0.0, 0.0))
-                sums = ([x, *(x + v for v in xs)], [mu, *(mu + v for v in mus)])
-            else:
-                state = self._states[key]
-                sums = (list(itertools.accumulate(reversed(state["x"]))),
-                        list(itertools.accumulate(reversed(state["mu"]))))
+            state = self._states[key]
+            sums = (list(itertools.accumulate(reversed(state["x"]))),
+                    list(itertools.accumulate(reversed(state["mu"]))))
             self._sums[key] = sums
         return sums
 
@@ -196,3 +185,42 @@ class Recent:
         recent._mix = self._mix
         recent._sums = self._sums
         return recent
+
+
+class _Ahead(Recent):
+    """:meth:`Recent.ahead`: each sum is the closed minutes' (cached by the closing's
+    :class:`Recent` across looks) plus the open minutes'."""
+
+    def __init__(self, closed: Recent, open_part: Callable[[str], tuple[float, float]]) -> None:
+        super().__init__(closed._states, (), 0.0, outage=closed._outage)
+        self._mix = closed._mix
+        self._brands, self._platforms = closed._brands, closed._platforms
+        self._brand_keys, self._voters = closed._brand_keys, closed._voters
+        self._closed = closed
+        self._open_part = open_part
+        self._open: dict[str, tuple[float, float]] = {}
+
+    def _part(self, key: str) -> tuple[float, float]:
+        part = self._open.get(key)
+        if part is None:
+            part = self._open[key] = self._open_part(key)
+        return part
+
+    def __call__(self, key: str, width: int) -> tuple[float, float]:
+        x, mu = self._part(key)
+        if width > 1:
+            seen, usual = self._closed(key, width - 1)
+            x, mu = x + seen, mu + usual
+        return x, mu
+
+    def _total(self, name: str, keys: Iterable[str], width: int) -> tuple[float, float]:
+        total = self._totals.get((name, width))
+        if total is None:
+            seen = usual = 0.0
+            if width > 1:
+                seen, usual = self._closed._total(name, keys, width - 1)
+            for key in keys:
+                x, mu = self._part(key)
+                seen, usual = seen + x, usual + mu
+            total = self._totals[name, width] = (seen, usual)
+        return total
