@@ -148,6 +148,10 @@ class SurgeDetector:
         self._view: tuple[Recent, dict[str, bl.Forecast | None], dict[str, bl.Forecast]] | None
         self._view = None
         self._next_peek = math.inf
+        # Series a look must score: the ones with messages since the last look, and
+        # the ones the last look scored without opening (None: all, after a closing).
+        self._fresh: set[str] | None = None
+        self._near: set[str] = set()
 
     # --- per event ---------------------------------------------------------------
 
@@ -179,6 +183,8 @@ class SurgeDetector:
             self.late += 1
             return []
         key = f"{minute}|{brand or ''}|{polarity}"
+        if self._fresh is not None:
+            self._fresh.add(key)
         bucket = self.buckets.get(key)
         if bucket is None:
             bucket = {"n": {}, "t": {}, "o": None, "s": []}
@@ -272,6 +278,7 @@ class SurgeDetector:
         self.meta["wm"] = self._wm
         self._next_close = self._close_time()
         self._schedule_peek()
+        self._fresh = None
         return alerts
 
     def _schedule_peek(self) -> None:
@@ -564,10 +571,16 @@ class SurgeDetector:
         # Most looks find nothing new: only a series whose open minutes alone are three
         # standard deviations above their forecast is scored (one that is not would
         # mostly owe its score to closed minutes, already scored at the closing), and
-        # only then are its peers' open minutes counted.
-        rising = [key for key, forecast in spiking.items()
+        # only then are its peers' open minutes counted. A series that fell short at the
+        # last look and has had no message since falls short again: its forecast grew.
+        fresh, self._fresh = self._fresh, set()
+        candidates = spiking if fresh is None else {
+            series: spiking[series] for series in
+            {"b" + k[k.index("|"):] for k in fresh} | self._near if series in spiking}
+        rising = [key for key, forecast in candidates.items()
                   if sum(counted(key)) > (mean := elapsed * forecast.mean) + 3.0 * math.sqrt(mean)
                   and (state := self.series.get(key)) is not None and state["inc"] is None]
+        self._near = set(rising)
         if not rising:
             return []
 
