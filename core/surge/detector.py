@@ -563,10 +563,10 @@ class SurgeDetector:
         seen: dict[str, list[float]] = {}
 
         def counted(key: str) -> list[float]:
-            if key not in seen:
-                _, brand, polarity = key.split("|")
-                seen[key] = [self._kept(m, brand, polarity) for m in minutes]
-            return seen[key]
+            counts = seen.get(key)
+            if counts is None:  # (a series "b|<brand>|<polarity>", its buckets "<minute>|...")
+                counts = seen[key] = [_kept(self.buckets.get(f"{m}{key[1:]}")) for m in minutes]
+            return counts
 
         # Most looks find nothing new: only a series whose open minutes alone are three
         # standard deviations above their forecast is scored (one that is not would
@@ -629,13 +629,6 @@ class SurgeDetector:
                 self._closing = {}
         return alerts
 
-    def _kept(self, minute: int, brand: str, polarity: str) -> float:
-        """The messages of a minute's bucket that count for spikes."""
-        bucket = self.buckets.get(f"{minute}|{brand}|{polarity}")
-        if bucket is None:
-            return 0.0
-        return float(sum(eff for _, eff in bucket["n"].values()) - bucket.get("r", 0))
-
     def _over(self, incident: Incident) -> bool:
         """Its quiet minutes settle it: they held enough expected messages for being back
         within noise to mean something, or they are unlikely had the surge gone on at
@@ -694,7 +687,8 @@ class SurgeDetector:
         for pol in POLARITIES:
             xs = state["x"] if pol == polarity else self._series(f"b|{brand}|{pol}")["x"]
             mix[pol] = int(sum(xs[max(0, len(xs) - width):])
-                           + sum(self._kept(m, brand, pol) for m in range(closed + 1, minute + 1)))
+                           + sum(_kept(self.buckets.get(f"{m}|{brand}|{pol}"))
+                                 for m in range(closed + 1, minute + 1)))
         severity = _severity(incident["ratio"], incident["count"] - incident["baseline"])
         incident["last"] = minute
         sequence = incident["seq"]
@@ -940,6 +934,13 @@ class SurgeDetector:
             ),
             trajectory=_trajectory(incident["traj"]),
         )
+
+
+def _kept(bucket: Bucket | None) -> float:
+    """The messages of a minute's bucket that count for spikes."""
+    if bucket is None:
+        return 0.0
+    return float(sum(eff for _, eff in bucket["n"].values()) - bucket.get("r", 0))
 
 
 def _shares(names: list[str], recent: Recent, width: int,
