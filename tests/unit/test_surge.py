@@ -32,14 +32,19 @@ def feed(detector: SurgeDetector, first: int, last: int, traffic: Traffic,
     spread evenly over the minute, so they interleave as real traffic does."""
     alerts: list[Alert] = []
     for minute in range(first, last):
-        events = sorted(((k + 0.5) / n, platform, polarity, k)
-                        for (platform, polarity), n in traffic(minute).items()
-                        for k in range(n))
-        for position, platform, polarity, k in events:
-            alerts += detector.observe(minute * 60 + 59.0 * position, "acme", platform,
-                                       polarity, f"{platform}:{minute}-{polarity}-{k}",
+        for ts, platform, polarity, k in minute_events(minute, traffic):
+            alerts += detector.observe(ts, "acme", platform, polarity,
+                                       f"{platform}:{minute}-{polarity}-{k}",
                                        terms=terms, followers=k)
     return alerts
+
+
+def minute_events(minute: int, traffic: Traffic) -> list[tuple[float, str, str, int]]:
+    """(ts, platform, polarity, k) of a minute's traffic, in time order."""
+    events = sorted(((k + 0.5) / n, platform, polarity, k)
+                    for (platform, polarity), n in traffic(minute).items() for k in range(n))
+    return [(minute * 60 + 59.0 * position, platform, polarity, k)
+            for position, platform, polarity, k in events]
 
 
 def warm(detector: SurgeDetector, traffic: Traffic = normal) -> int:
@@ -130,6 +135,32 @@ def test_a_surge_opens_within_its_first_minute_and_its_minutes_count_once() -> N
         start = int(alert.window_start.timestamp() // 60)
         assert alert.count == sum(spike(m)["x", "negative"] for m in range(start, minutes[-1] + 1))
     assert end.trajectory[-1] == end_closing.trajectory[-1]
+
+
+def test_a_detector_restored_right_after_a_peek_opened_counts_the_same() -> None:
+    """The state saved between a peek's open and the closing of its minute (a worker
+    restarting then) carries what the peek counted, so the restored detector takes it
+    back, as the running one does."""
+    running = SurgeDetector()
+    day1 = warm(running)
+    spike = with_extra({("x", "negative"): 40}, day1 + 600, day1 + 620)
+    expected = feed(running, day1, day1 + 700, spike)
+
+    state: tuple[dict[str, object], ...] = ({}, {}, {}, {})
+    detector = SurgeDetector(*state)  # type: ignore[arg-type]
+    warm(detector)
+    alerts = feed(detector, day1, day1 + 600, spike)
+    restored = None
+    for ts, platform, polarity, k in minute_events(day1 + 600, spike):
+        alerts += detector.observe(ts, "acme", platform, polarity,
+                                   f"{platform}:{day1 + 600}-{polarity}-{k}",
+                                   terms=("retard",), followers=k)
+        if alerts and restored is None:
+            restored = detector = SurgeDetector(*(json.loads(json.dumps(s)) for s in state))
+    assert alerts[0].status is AlertStatus.OPEN
+    assert alerts[0].detected_at.timestamp() < (day1 + 601) * 60
+    alerts += feed(detector, day1 + 601, day1 + 700, spike)
+    assert [a.model_dump() for a in alerts] == [a.model_dump() for a in expected]
 
 
 def test_an_alert_explains_itself() -> None:
