@@ -301,8 +301,7 @@ class SurgeDetector:
             _, brand, polarity = key.split("|")
             # A platform's volume leaves out spam waves and the brand incidents it
             # carries: they would make it look busier than usual, then silent once over.
-            surging = (self._series(f"b|{brand}|{polarity}")["inc"] is not None
-                       if brand else False)
+            surging = _surging(self._series(f"b|{brand}|{polarity}")) if brand else False
             kept = -bucket.get("r", 0)
             for platform, (_, eff) in bucket["n"].items():
                 if not surging:
@@ -343,7 +342,7 @@ class SurgeDetector:
 
         alerts: list[Alert] = []
         if score:
-            recent = Recent(states, [k for k, st in states.items() if st["inc"] is None],
+            recent = Recent(states, [k for k, st in states.items() if not _surging(st)],
                             cfg.mix_error, outage=bool(self.meta.get("silence")))
             spiking = {key: forecast for key, forecast in forecasts.items()
                        if key[0] == "b" and forecast is not None
@@ -468,6 +467,8 @@ class SurgeDetector:
             incident["count"] -= part[0]
             incident["baseline"] -= part[1]
             incident["traj"] = [p for p in incident["traj"] if p[0] <= part[2]]
+        if minute < incident["start"]:  # (a peek opened it on the minute after this one)
+            return None
         x, m = state["x"][-1], state["mu"][-1] * factor
         # (a spam wave's take-back may be of copies counted before the incident began)
         incident["count"] = max(0.0, incident["count"] + x)
@@ -507,30 +508,30 @@ class SurgeDetector:
         scale = win.expected / max(win.forecast, 1e-9)
         closed = win.width - (part is not None)
         xs, mus = state["x"][len(state["x"]) - closed:], state["mu"][len(state["mu"]) - closed:]
+        minutes = [[last - closed + 1 + i, x, m * scale]
+                   for i, (x, m) in enumerate(zip(xs, mus, strict=True))] + (part or [])
         # The window's first minutes at or below expectation are not the surge, nor
-        # those of an incident that ended since (its id names its first minute).
-        first = last - closed + 1
-        room = closed - (part is None)  # minutes that may go; the newest one stays
-        lead = min(max(0, state.get("ended", first - 1) + 1 - first), room)
-        while lead < room and xs[lead] <= mus[lead] * scale:
+        # those of an incident that ended since (its id names its first minute); the
+        # newest one is.
+        ended = state.get("ended", minutes[0][0] - 1)
+        lead = 0
+        while lead < len(minutes) - 1 and (minutes[lead][0] <= ended
+                                          or minutes[lead][1] <= minutes[lead][2]):
             lead += 1
-        start = first + lead
-        traj = [[start + i, x, m * scale]
-                for i, (x, m) in enumerate(zip(xs[lead:], mus[lead:], strict=True))]
+        traj = minutes[lead:]
+        start = int(traj[0][0])
         incident: Incident = {
             "id": f"spike-{brand}-{polarity}-{_at(start):%Y%m%dT%H%M}",
             "brand": brand, "polarity": polarity, "start": start, "seq": 0,
-            "count": sum(xs[lead:]), "baseline": sum(mus[lead:]) * scale, "score": score,
-            "traj": traj, "peak": [ten.observed, ten.expected],
+            "count": sum(p[1] for p in traj), "baseline": sum(p[2] for p in traj),
+            "score": score, "traj": traj, "peak": [ten.observed, ten.expected],
             "ratio": win.observed / max(win.expected, 1.0),
             "quiet": 0, "qx": 0.0, "qm": 0.0, "last": last, "origin": None,
         }
         if part is not None:
-            incident["part"] = [sum(p[1] for p in part), sum(p[2] for p in part), last]
-            incident["count"] += incident["part"][0]
-            incident["baseline"] += incident["part"][1]
+            seen = [p for p in traj if p[0] > last]
+            incident["part"] = [sum(p[1] for p in seen), sum(p[2] for p in seen), last]
             incident["last"] = int(part[-1][0])
-            traj.extend(part)
         state["inc"] = incident
         # None of its minutes may teach the brand (any polarity: neutral questions
         # come with a crisis) or the platforms carrying it; it may have been rising
@@ -934,6 +935,14 @@ class SurgeDetector:
             ),
             trajectory=_trajectory(incident["traj"]),
         )
+
+
+def _surging(series: bl.Series) -> bool:
+    """In an incident since before the minute being closed. One a peek opened during
+    that minute counts as a closing would have had it: in its peers' sums and its
+    platforms' volume until the closing of the minute it opened in."""
+    incident = series["inc"]
+    return incident is not None and "part" not in incident
 
 
 def _kept(bucket: Bucket | None) -> float:

@@ -100,7 +100,8 @@ def test_the_detector_learns_yesterday_and_opens_one_negative_spike_on_the_strik
     assert [(a.kind, a.status, a.brand, a.polarity) for a in alerts] == [
         (AlertKind.SPIKE, AlertStatus.OPEN, INCIDENT_BRAND, Polarity.NEGATIVE)]
     assert alerts[0].window_start == live_start(now)
-    assert {Platform.X, Platform.FACEBOOK} <= set(alerts[0].platforms)
+    # (the strike starts on X: the alert may open before Facebook has joined in)
+    assert Platform.X in alerts[0].platforms
     assert traffic.incident is not None
     assert traffic.incident.brand == INCIDENT_BRAND
     assert detect(live) == []  # no history, no baseline: the detector only learns
