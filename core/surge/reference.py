@@ -189,7 +189,9 @@ class Recent:
 
 class _Ahead(Recent):
     """:meth:`Recent.ahead`: each sum is the closed minutes' (cached by the closing's
-    :class:`Recent` across looks) plus the open minutes'."""
+    :class:`Recent` across looks) plus the open minutes'. Only the window sums (a call,
+    :meth:`window`) look ahead: a peek needs no more, so ``widths`` and ``without``
+    stay those of the closed minutes."""
 
     def __init__(self, closed: Recent, open_part: Callable[[str], tuple[float, float]]) -> None:
         super().__init__(closed._states, (), 0.0, outage=closed._outage)
