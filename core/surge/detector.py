@@ -416,10 +416,11 @@ class SurgeDetector:
 
     def _best_window(
         self, key: str, state: bl.Series, forecast: bl.Forecast, recent: Recent,
-        min_count: int,
+        min_count: int, *, ahead: bool = False,
     ) -> tuple[float, Window | None]:
         """(score, window) of the most surprising window of at least ``min_count``
-        messages (see :mod:`.reference`).
+        messages (see :mod:`.reference`); ``ahead``: ``recent`` is a view with the open
+        minutes (:meth:`Recent.ahead`), so a window needs one closed minute fewer.
 
         The score is the window's negative binomial surprise plus ``0.5 *
         log10(width)``: long windows overlap heavily (fewer independent tests a day),
@@ -429,7 +430,7 @@ class SurgeDetector:
         phi = bl.dispersion(state)
         best: tuple[float, Window | None] = (0.0, None)
         for width in cfg.windows:
-            if len(state["x"]) < width:
+            if len(state["x"]) < width - ahead:
                 break
             if recent(key, width)[0] < min_count:
                 continue
@@ -592,25 +593,12 @@ class SurgeDetector:
             # (a series still learning is its own forecast, as in its closed minutes)
             return observed, observed if forecast is None else elapsed * forecast.mean
 
-        ahead = recent.ahead(open_part)
+        looking = recent.ahead(open_part)
         alerts: list[Alert] = []
         for key in rising:
             forecast, state = spiking[key], self.series[key]
-            phi = bl.dispersion(state)
-            best: tuple[float, Window | None] = (0.0, None)
-            for width in cfg.windows:
-                if len(state["x"]) < width - 1:
-                    break
-                if ahead(key, width)[0] < cfg.min_count:
-                    continue
-                win = ahead.window(key, width, forecast)
-                if win.observed < cfg.min_count or win.observed < win.expected * cfg.min_ratio:
-                    continue
-                score = nb_surprise_above(win.observed, win.expected * (1.0 + cfg.margin), phi,
-                                          win.rel) + 0.5 * math.log10(width)
-                if score > best[0]:
-                    best = (score, win)
-            score, found = best
+            score, found = self._best_window(key, state, forecast, looking, cfg.min_count,
+                                             ahead=True)
             if found is None or score < cfg.open_score + cfg.peek_score:
                 continue
             factor = found.expected / found.forecast if found.forecast > 0.0 else 1.0
@@ -623,7 +611,7 @@ class SurgeDetector:
             self._closing[key] = state
             try:
                 alerts.append(self._open(key, state, last, found, score,
-                                         ahead.window(key, 10, forecast), part))
+                                         looking.window(key, 10, forecast), part))
             finally:
                 for series_key, series in self._closing.items():
                     self.series[series_key] = series
