@@ -32,11 +32,17 @@ def feed(detector: SurgeDetector, first: int, last: int, traffic: Traffic,
     spread evenly over the minute, so they interleave as real traffic does."""
     alerts: list[Alert] = []
     for minute in range(first, last):
-        for ts, platform, polarity, k in minute_events(minute, traffic):
-            alerts += detector.observe(ts, "acme", platform, polarity,
-                                       f"{platform}:{minute}-{polarity}-{k}",
-                                       terms=terms, followers=k)
+        for event in minute_events(minute, traffic):
+            alerts += observe(detector, minute, event, terms)
     return alerts
+
+
+def observe(detector: SurgeDetector, minute: int, event: tuple[float, str, str, int],
+            terms: tuple[str, ...] = ("retard",)) -> list[Alert]:
+    """One event of :func:`minute_events`, brand "acme"."""
+    ts, platform, polarity, k = event
+    return detector.observe(ts, "acme", platform, polarity, f"{platform}:{minute}-{polarity}-{k}",
+                            terms=terms, followers=k)
 
 
 def minute_events(minute: int, traffic: Traffic) -> list[tuple[float, str, str, int]]:
@@ -151,10 +157,8 @@ def test_a_detector_restored_right_after_a_peek_opened_counts_the_same() -> None
     warm(detector)
     alerts = feed(detector, day1, day1 + 600, spike)
     restored = None
-    for ts, platform, polarity, k in minute_events(day1 + 600, spike):
-        alerts += detector.observe(ts, "acme", platform, polarity,
-                                   f"{platform}:{day1 + 600}-{polarity}-{k}",
-                                   terms=("retard",), followers=k)
+    for event in minute_events(day1 + 600, spike):
+        alerts += observe(detector, day1 + 600, event)
         if alerts and restored is None:
             restored = detector = SurgeDetector(*(json.loads(json.dumps(s)) for s in state))
     assert alerts[0].status is AlertStatus.OPEN
