@@ -36,8 +36,9 @@ standard deviations of expected, and no window (however few messages it holds)
 scores ``keep_score`` any more, for ``quiet_minutes`` minutes (hysteresis: no
 flapping, no second open for the tail of the same surge); it then resolves, unless
 those minutes held fewer than ``end_expected`` messages and are not yet unlikely had
-the surge gone on at half its excess (a small series stays open longer). While open,
-its brand's series and the platforms learn nothing.
+the surge gone on at half its excess (a small series stays open longer). For
+``reopen_minutes`` after a spike ends, its series opens again only at ``reopen_score``
+above the usual bar. While open, its brand's series and the platforms learn nothing.
 """
 
 from __future__ import annotations
@@ -87,6 +88,8 @@ class SurgeConfig:
     quiet_minutes: int = 15
     end_expected: float = 10.0
     end_score: float = 1.3
+    reopen_score: float = 1.0  # added to the open score just after an incident ended
+    reopen_minutes: int = 60
     update_every: int = 5
     update_growth: float = 1.5
     silence_windows: tuple[int, ...] = (2, 3, 4, 6, 10, 20)
@@ -455,7 +458,8 @@ class SurgeDetector:
         # the rest of the surge open it again).
         score, win = self._best_window(key, state, forecast, recent,
                                        cfg.min_count if incident is None else 0)
-        if incident is None and (score < cfg.open_score or win is None):
+        if incident is None and (score < cfg.open_score + self._reopening(state, minute)
+                                 or win is None):
             return None
         ten = recent.window(key, 10, forecast)
         factor = ten.expected / ten.forecast if ten.forecast > 0.0 else 1.0
@@ -599,7 +603,8 @@ class SurgeDetector:
             forecast, state = spiking[key], self.series[key]
             score, found = self._best_window(key, state, forecast, looking, cfg.min_count,
                                              ahead=True)
-            if found is None or score < cfg.open_score + cfg.peek_score:
+            if found is None or score < (cfg.open_score + cfg.peek_score
+                                         + self._reopening(state, last)):
                 continue
             factor = found.expected / found.forecast if found.forecast > 0.0 else 1.0
             part = [[float(m), x, f * forecast.mean * factor]
@@ -617,6 +622,17 @@ class SurgeDetector:
                     self.series[series_key] = series
                 self._closing = {}
         return alerts
+
+    def _reopening(self, state: bl.Series, minute: int) -> float:
+        """What a series that ended an incident less than ``reopen_minutes`` ago adds to
+        the open score. Its surge seldom stops at once: its tail is still coming (a
+        small series' lulls end an incident before it is over) and its forecast learns
+        again from minutes the surge still lifts, so a new excess there is the same
+        surge more often than a new one. A new one still opens, on more evidence."""
+        ended = state.get("ended")
+        if ended is not None and minute - ended < self.config.reopen_minutes:
+            return self.config.reopen_score
+        return 0.0
 
     def _over(self, incident: Incident) -> bool:
         """Its quiet minutes settle it: they held enough expected messages for being back

@@ -143,6 +143,32 @@ def test_a_surge_opens_within_its_first_minute_and_its_minutes_count_once() -> N
     assert end.trajectory[-1] == end_closing.trajectory[-1]
 
 
+def opens_after_an_incident(gap: int, minutes: int) -> list[Alert]:
+    """A quiet brand's incident, then ``gap`` minutes after it ended one extra negative
+    message a minute for ``minutes`` minutes: the opens that trickle raises."""
+    detector = SurgeDetector()
+    day1 = warm(detector, quiet)
+    first = with_extra({("x", "negative"): 20}, day1 + 600, day1 + 620, quiet)
+    ended, minute = None, day1
+    while ended is None:
+        alerts = feed(detector, minute, minute + 1, first)
+        if any(a.status is AlertStatus.RESOLVED for a in alerts):
+            ended = minute
+        minute += 1
+    trickle = with_extra({("x", "negative"): 1}, ended + gap, ended + gap + minutes, quiet)
+    alerts = feed(detector, minute, ended + gap + minutes + 30, trickle)
+    return [a for a in alerts if a.status is AlertStatus.OPEN]
+
+
+def test_a_series_that_just_ended_an_incident_needs_more_to_open_again() -> None:
+    """Nine extra messages in nine minutes on a brand of one negative message every ten
+    open an incident an hour after its last one ended; 16 minutes after, they are more
+    likely that surge's tail, and open one only if they go on."""
+    assert len(opens_after_an_incident(76, 9)) == 1
+    assert opens_after_an_incident(16, 9) == []
+    assert len(opens_after_an_incident(16, 12)) == 1
+
+
 def test_a_detector_restored_right_after_a_peek_opened_counts_the_same() -> None:
     """The state saved between a peek's open and the closing of its minute (a worker
     restarting then) carries what the peek counted, so the restored detector takes it
