@@ -326,10 +326,9 @@ class SurgeDetector:
         cfg = self.config
         states = {key: self._series(key) for key in self.series}
         self._closing = states
-        for key in brand_counts:
-            states.setdefault(key, bl.new_series())
-        for platform in platform_counts:
-            states.setdefault(f"p|{platform}", bl.new_series())
+        for key in [*brand_counts, *(f"p|{platform}" for platform in platform_counts)]:
+            if key not in states:
+                states[key] = bl.new_series()
 
         pooled = self.meta.get("pooled") or bl.new_series()
         shape = self._shape
@@ -844,6 +843,10 @@ class SurgeDetector:
         # Each platform's own counts over the silence windows, read once for the three
         # tests below (which peers vote changes the factor, not these sums).
         rows = {p: recent.widths(k, cfg.silence_windows) for p, (k, _, _) in warm.items()}
+        if incident is None and not any(observed <= 2.0 * cfg.silence_ratio * mu
+                                        for platform_rows in rows.values()
+                                        for _, observed, mu in platform_rows):
+            return []  # none can be quiet, whatever the peers
         # Twice: platforms going quiet together must not vote for each other.
         voters = recent.without(current)
         candidates = self._hushed(warm, voters, current, rows)
