@@ -149,14 +149,10 @@ def opens_after_an_incident(gap: int, minutes: int) -> list[Alert]:
     detector = SurgeDetector()
     day1 = warm(detector, quiet)
     first = with_extra({("x", "negative"): 20}, day1 + 600, day1 + 620, quiet)
-    ended, minute = None, day1
-    while ended is None:
-        alerts = feed(detector, minute, minute + 1, first)
-        if any(a.status is AlertStatus.RESOLVED for a in alerts):
-            ended = minute
-        minute += 1
+    ended = next(minute for minute in range(day1, day1 + 1440) if any(
+        a.status is AlertStatus.RESOLVED for a in feed(detector, minute, minute + 1, first)))
     trickle = with_extra({("x", "negative"): 1}, ended + gap, ended + gap + minutes, quiet)
-    alerts = feed(detector, minute, ended + gap + minutes + 30, trickle)
+    alerts = feed(detector, ended + 1, ended + gap + minutes + 30, trickle)
     return [a for a in alerts if a.status is AlertStatus.OPEN]
 
 
