@@ -36,7 +36,9 @@ standard deviations of expected, and no window (however few messages it holds)
 scores ``keep_score`` any more, for ``quiet_minutes`` minutes (hysteresis: no
 flapping, no second open for the tail of the same surge); it then resolves, unless
 those minutes held fewer than ``end_expected`` messages and are not yet unlikely had
-the surge gone on at half its excess (a small series stays open longer). For
+the surge gone on at half its excess (a small series stays open longer). Growth
+(×``update_growth`` over 10 minutes) is an update, at most every ``update_every``
+minutes but the first, ``first_update`` after the open. For
 ``reopen_minutes`` after a spike ends, its series opens again only at ``reopen_score``
 above the usual bar. While open, its brand's series and the platforms learn nothing.
 """
@@ -91,6 +93,7 @@ class SurgeConfig:
     reopen_score: float = 1.0  # added to the open score just after an incident ended
     reopen_minutes: int = 60
     update_every: int = 5
+    first_update: int = 1  # minutes from the open: opens often come on a surge's first messages
     update_growth: float = 1.5
     silence_windows: tuple[int, ...] = (2, 3, 4, 6, 10, 20)
     silence_score: float = 6.0
@@ -496,7 +499,8 @@ class SurgeDetector:
         grown = ten.observed >= incident["peak"][0] * cfg.update_growth
         if grown:
             incident["peak"] = [ten.observed, ten.expected]
-        if grown and minute - incident["last"] >= cfg.update_every:
+        every = cfg.first_update if incident["seq"] == 1 else cfg.update_every
+        if grown and minute - incident["last"] >= every:
             return self._spike_alert(incident, state, minute, AlertStatus.UPDATE)
         return None
 

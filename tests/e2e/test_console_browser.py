@@ -129,7 +129,10 @@ def test_the_console_shows_live_messages_filters_them_and_explains_the_alert_and
             assert "spike on Aurore Air" in alert.locator("h3").inner_text()
             assert alert.locator(".trajectory svg rect.window").count() >= 1
             assert alert.locator(".trajectory svg line.baseline").count() >= 1
-            assert alert.locator(".terms tbody tr").count() >= 3
+            # (it opens on the strike's first messages; its first update, a minute later,
+            # brings most of its terms)
+            wait_for(lambda: alert.locator(".terms tbody tr").count() >= 3, 60,
+                     "the alert's terms, once it has grown")
             # The earliest high-reach negative post (which one depends on the classifier's
             # call on a randomly drawn text: test_run.py says why).
             assert " followers" in alert.locator(".origin .card").inner_text()
