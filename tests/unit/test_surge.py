@@ -143,6 +143,22 @@ def test_a_surge_opens_within_its_first_minute_and_its_minutes_count_once() -> N
     assert end.trajectory[-1] == end_closing.trajectory[-1]
 
 
+def test_an_incident_that_grew_since_its_open_says_so_a_minute_later() -> None:
+    """It opens on its first messages; when the next minute holds many more, the first
+    update comes then, not five minutes after the open. Later ones keep their pace."""
+    detector = SurgeDetector()
+    day1 = warm(detector)
+    burst = with_extra({("x", "negative"): 15}, day1 + 600, day1 + 601)
+    alerts = feed(detector, day1, day1 + 620,
+                  with_extra({("x", "negative"): 60}, day1 + 601, day1 + 620, burst))
+    opened, first, *later = alerts
+    assert (opened.status, first.status) == (AlertStatus.OPEN, AlertStatus.UPDATE)
+    assert first.count >= 3 * opened.count
+    assert (first.detected_at - opened.detected_at).total_seconds() <= 150
+    for before, after in zip([first, *later], later, strict=False):
+        assert (after.detected_at - before.detected_at).total_seconds() >= 5 * 60
+
+
 def opens_after_an_incident(gap: int, minutes: int) -> list[Alert]:
     """A quiet brand's incident, then ``gap`` minutes after it ended one extra negative
     message a minute for ``minutes`` minutes: the opens that trickle raises."""
