@@ -751,13 +751,11 @@ class SurgeDetector:
 
     def _silent(
         self, key: str, state: bl.Series, forecast: bl.Forecast, recent: Recent,
-        rows: list[tuple[int, float, float]],
+        quiet: list[tuple[int, float, float]],
     ) -> tuple[float, Window] | None:
         cfg = self.config
         phi = bl.dispersion(state)
-        for width, observed, mu in rows:
-            if observed > 2.0 * cfg.silence_ratio * mu:  # cannot be quiet, whatever the peers
-                continue
+        for width, _, _ in quiet:
             win = recent.window(key, width, forecast)
             if win.expected < cfg.silence_min_expected \
                     or win.observed > cfg.silence_ratio * win.expected:
@@ -769,7 +767,7 @@ class SurgeDetector:
         return None
 
     def _hushed(self, warm: dict[str, tuple[str, bl.Series, bl.Forecast]], voters: Recent,
-                exclude: set[str], rows: dict[str, list[tuple[int, float, float]]]) -> set[str]:
+                exclude: set[str], quiet: dict[str, list[tuple[int, float, float]]]) -> set[str]:
         """Platforms far below what their peers say over some silence window (p <= 1 %,
         not yet significant enough to open): they must not vote for each other. Not
         lower: small platforms at zero by chance would leave only the busier peers."""
@@ -778,9 +776,7 @@ class SurgeDetector:
         for platform, (key, state, forecast) in warm.items():
             if platform in exclude:
                 continue
-            for width, observed, mu in rows[platform]:
-                if observed > 2.0 * cfg.silence_ratio * mu:  # cannot be, whatever the peers
-                    continue
+            for width, _, _ in quiet[platform]:
                 win = voters.window(key, width, forecast)
                 if win.expected >= cfg.silence_group_min \
                         and win.observed <= cfg.silence_ratio * win.expected \
@@ -847,18 +843,22 @@ class SurgeDetector:
         # Each platform's own counts over the silence windows, read once for the three
         # tests below (which peers vote changes the factor, not these sums).
         rows = {p: recent.widths(k, cfg.silence_windows) for p, (k, _, _) in warm.items()}
-        if incident is None and not any(observed <= 2.0 * cfg.silence_ratio * mu
-                                        for platform_rows in rows.values()
-                                        for _, observed, mu in platform_rows):
-            return []  # none can be quiet, whatever the peers
+        # The windows over which each could be quiet (at most ``silence_ratio`` × its
+        # forecast × its peers' factor, a factor taken to stay under 2): the only ones
+        # the tests alone and ``_hushed`` look at; ``_silent_together`` checks the same
+        # on all rows, as it also counts the platforms big enough.
+        quiet = {p: [r for r in platform_rows if r[1] <= 2.0 * cfg.silence_ratio * r[2]]
+                 for p, platform_rows in rows.items()}
+        if incident is None and not any(quiet.values()):
+            return []
         # Twice: platforms going quiet together must not vote for each other.
         voters = recent.without(current)
-        candidates = self._hushed(warm, voters, current, rows)
+        candidates = self._hushed(warm, voters, current, quiet)
         if candidates:
             voters = recent.without(current | candidates)
         silent = {p: (hit[0], hit[1].width, hit[1].observed, hit[1].expected)
                   for p, (k, s, f) in warm.items()
-                  if (hit := self._silent(k, s, f, voters, rows[p])) is not None}
+                  if (hit := self._silent(k, s, f, voters, quiet[p])) is not None}
         silent.update(self._silent_together(warm, voters, current | set(silent), rows))
         # The others must be alive over the same minutes the silent ones are quiet.
         width = max([3, *(hit[1] for hit in silent.values())])
