@@ -44,7 +44,7 @@ from vigie.bench.report import (
     soak_summary,
     summary,
 )
-from vigie.bench.setup import BenchConfig
+from vigie.bench.setup import BACKLOG_SEED, BenchConfig
 from vigie.embedded import EmbeddedBroker
 
 WORK_DIR = Path(".vigie/bench")
@@ -349,7 +349,7 @@ async def run(events: int, rate: float | None, load: float, seconds: float, rss_
     logs = WORK_DIR / "logs"
     logs.mkdir(parents=True)
     console.print(f"simulating {events:,} raw payloads ...")
-    backlog = Payloads.simulate(events, seed=1)
+    backlog = Payloads.simulate(events, seed=BACKLOG_SEED)
     timeout = _timeout(events)
     with EmbeddedBroker(log_file=WORK_DIR / "tansu.log") as broker:
         tansu = next(p for p in psutil.Process().children() if "tansu" in p.name())

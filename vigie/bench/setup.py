@@ -15,6 +15,7 @@ from base.settings import Settings
 from vigie.embedded import free_port
 
 Scenario = Literal["limit", "naive", "vigie"]
+BACKLOG_SEED = 1  # the simulator's seed of every throughput backlog
 
 
 class BenchConfig(BaseModel):
@@ -27,6 +28,9 @@ class BenchConfig(BaseModel):
     seed_keys: int = 0
     watch_clickhouse: bool = False
     loop: Literal["asyncio", "uvloop"] = "asyncio"
+    # A measurement of the streaming machinery alone: the worker serves the outputs of
+    # the first N payloads of the seed's backlog, computed before it starts.
+    precomputed: int = 0
 
     @property
     def passthrough_topic(self) -> str:
