@@ -5,12 +5,14 @@ from __future__ import annotations
 import math
 
 from vigie.bench.report import (
+    MACHINERY,
     Latency,
     MemoryTimeline,
     Progress,
     Sample,
     ScenarioResult,
     percentile,
+    render,
     summary,
 )
 
@@ -75,6 +77,25 @@ def test_summary_carries_the_keys_of_the_issue_and_the_ratios() -> None:
     assert doc["scenarios"]["vigie"]["loop_hold_all_s"] == 0.4
     assert doc["peak_rss_mb"] == 320  # the vigie workers only
     assert doc["rss_1m_dedup_keys_mb"] == 350
+    assert doc["machinery_eps"] is None
+    assert doc["ratio_machinery_naive"] is None
+
+
+def test_the_machinery_alone_is_a_ratio_to_naive_faust_not_a_worker() -> None:
+    def result(name: str, eps: float, rss: float, hold: float) -> ScenarioResult:
+        return ScenarioResult(name, 1, 1000, 1.0, eps, 90.0, 10.0, rss, rss / 2,
+                              loop_hold_s=hold, loop_hold_all_s=hold)
+
+    results = {"naive_faust": result("naive", 4000, 120, 0.0),
+               "vigie": result("vigie", 3000, 300, 0.2),
+               MACHINERY: result(MACHINERY, 6000, 2000, 0.5)}
+    doc = summary(results, {}, None, {"cpu": "test", "cores": 2, "load_avg_at_start": [0.1],
+                                      "versions": {}})
+    assert (doc["machinery_eps"], doc["ratio_machinery_naive"]) == (6000, 1.5)
+    assert doc["peak_rss_mb"] == 300  # its outputs held in memory are not a worker's
+    assert doc["longest_loop_hold_s"] == 0.2
+    shown = [row for table in render(doc) for row in table.columns[0].cells]
+    assert "machinery alone (stages precomputed) / naive Faust" in shown
 
 
 def test_the_memory_timeline_takes_a_point_per_step_of_the_backlog_and_one_at_the_end() -> None:

@@ -33,6 +33,7 @@ from core.brands import BrandDirectory
 from lab.simulator import RawMessage, Simulator
 from sinks.clickhouse import EmbeddedClickHouse
 from vigie.bench.report import (
+    MACHINERY,
     Latency,
     MemoryTimeline,
     Progress,
@@ -337,13 +338,15 @@ def _timeout(records: int) -> float:
 
 
 async def run(events: int, rate: float | None, load: float, seconds: float, rss_keys: int,
-              loop: str, console: Console) -> dict[str, Any]:
+              loop: str, console: Console, machinery: bool = False) -> dict[str, Any]:
     """Every scenario on one embedded broker; returns the JSON document of the run.
 
     Capacity first: each scenario drains the same pre-loaded backlog. The latency runs
     (one worker, then two) are then driven at ``rate``, by default ``load`` times the
     one-worker throughput just measured: a fixed rate would measure queueing on a machine
-    where it is above capacity, and nothing on a faster one."""
+    where it is above capacity, and nothing on a faster one. With ``machinery``, a
+    last throughput scenario: one worker serving the backlog's outputs computed
+    beforehand (:data:`vigie.bench.report.MACHINERY`)."""
     info = machine()
     shutil.rmtree(WORK_DIR, ignore_errors=True)
     logs = WORK_DIR / "logs"
@@ -365,6 +368,8 @@ async def run(events: int, rate: float | None, load: float, seconds: float, rss_
             ("vigie", [config("vigie", "vigie1")]),
             ("vigie_2workers", [config("vigie", "vigie2", i) for i in range(2)]),
         ]
+        if machinery:
+            plan.append((MACHINERY, [config("vigie", "machinery", precomputed=events)]))
         results: dict[str, ScenarioResult] = {}
         for name, configs in plan:
             console.print(f"[bold]{name}[/]: {len(configs)} process(es), "

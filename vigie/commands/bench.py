@@ -27,6 +27,10 @@ def bench(
     = 1_000_000,
     loop: Annotated[str, typer.Option(help="Event loop of every scenario: asyncio|uvloop.")]
     = "asyncio",
+    machinery: Annotated[bool, typer.Option(
+        "--machinery", help="Also one worker whose stages are computed before it starts: "
+        "the streaming machinery alone, the ceiling of a faster pipeline (holds the "
+        "backlog's outputs in memory, ~2 GB for 100,000).")] = False,
     soak: Annotated[int, typer.Option(
         help="Instead: one worker drains a backlog of this many records to the end (private "
         "RSS over time, longest event-loop hold, every valid event stored, one task id per "
@@ -43,7 +47,8 @@ def bench(
     if soak:
         doc = asyncio.run(soak_run(soak, chosen, console))
     else:
-        doc = asyncio.run(run(events, rate, load, seconds, rss_keys, chosen, console))
+        doc = asyncio.run(run(events, rate, load, seconds, rss_keys, chosen, console,
+                              machinery))
     if json is not None:
         json.write_bytes(orjson.dumps(doc, option=orjson.OPT_INDENT_2))
         console.print(f"results written to {json}")
