@@ -195,10 +195,13 @@ def serve_precomputed_stages(services: Any, count: int) -> None:
             if focus is not None:
                 focus(index)
             done = outputs.get(record.value, nothing)
-            for event, _ in done.normalized:
-                out.normalized.append((event, record))
-                pipeline.exact.is_duplicate(dedup_key(event), event.created_at.timestamp(),
-                                            f"{record.topic}/{record.partition}/{record.offset}")
+            position = f"{record.topic}/{record.partition}/{record.offset}"
+            seen = [pipeline.exact.is_duplicate(dedup_key(event), event.created_at.timestamp(),
+                                                position) for event, _ in done.normalized]
+            out.normalized.extend((event, record) for event, _ in done.normalized)
+            out.duplicates += sum(seen)
+            if seen and all(seen):
+                continue  # a redelivery: nothing new, as in the pipeline
             out.classified.extend((event, record) for event, _ in done.classified)
             out.observations.extend(done.observations)
             out.tasks.extend(done.tasks)
