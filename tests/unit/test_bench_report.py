@@ -1,8 +1,12 @@
-"""The bench's arithmetic: measurement window, percentiles, the JSON keys the issue names."""
+"""The bench's arithmetic (measurement window, percentiles, the JSON keys the issue names)
+and what `vigie bench` refuses."""
 
 from __future__ import annotations
 
 import math
+from pathlib import Path
+
+from typer.testing import CliRunner
 
 from vigie.bench.report import (
     MACHINERY,
@@ -15,6 +19,7 @@ from vigie.bench.report import (
     render,
     summary,
 )
+from vigie.cli import app
 
 
 def test_window_opens_when_every_process_has_done_a_batch_and_closes_at_the_total() -> None:
@@ -115,3 +120,12 @@ def test_the_longest_loop_hold_is_kept_overall_and_inside_the_window() -> None:
     progress.update(0, Sample(t=3.0, n=50, cpu=0.0, peak_rss_mb=1, hold_s=0.3))
     progress.update(0, Sample(t=4.0, n=100, cpu=0.0, peak_rss_mb=1, hold_s=0.1))
     assert (progress.hold_s, progress.window_hold_s) == (0.9, 0.3)
+
+
+def test_the_machinery_scenario_refuses_a_backlog_it_could_not_hold(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["bench", "--events", "200001", "--machinery",
+                                      "--json", str(tmp_path / "out.json")])
+    assert result.exit_code == 2
+    said = " ".join(result.output.replace("│", " ").split())  # the error box, unwrapped
+    assert "at most 200,000 events" in said
+    assert not (tmp_path / "out.json").exists()

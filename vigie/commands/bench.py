@@ -11,6 +11,8 @@ import typer
 from rich.console import Console
 
 console = Console()
+# The machinery scenario holds the backlog's outputs in memory, ~2 GB for 100,000.
+MACHINERY_MAX_EVENTS = 200_000
 
 
 def bench(
@@ -30,7 +32,7 @@ def bench(
     machinery: Annotated[bool, typer.Option(
         "--machinery", help="Also one worker whose stages are computed before it starts: "
         "the streaming machinery alone, the ceiling of a faster pipeline (holds the "
-        "backlog's outputs in memory, ~2 GB for 100,000).")] = False,
+        "backlog's outputs in memory: 200,000 events at most).")] = False,
     soak: Annotated[int, typer.Option(
         help="Instead: one worker drains a backlog of this many records to the end (private "
         "RSS over time, longest event-loop hold, every valid event stored, one task id per "
@@ -43,6 +45,10 @@ def bench(
         raise typer.BadParameter("asyncio or uvloop", param_hint="--loop")
     if not 0 < load <= 1:
         raise typer.BadParameter("a share in (0, 1]", param_hint="--load")
+    if machinery and events > MACHINERY_MAX_EVENTS:
+        raise typer.BadParameter(
+            f"it holds every output in memory: at most {MACHINERY_MAX_EVENTS:,} events",
+            param_hint="--machinery")
     chosen: Literal["asyncio", "uvloop"] = "uvloop" if loop == "uvloop" else "asyncio"
     if soak:
         doc = asyncio.run(soak_run(soak, chosen, console))
