@@ -11,7 +11,8 @@ import typer
 from rich.console import Console
 
 console = Console()
-# The machinery scenario holds the backlog's outputs in memory, ~2 GB for 100,000.
+# The machinery scenario holds every output of its backlog in memory (its size:
+# docs/performance.md, round 12).
 MACHINERY_MAX_EVENTS = 200_000
 
 
