@@ -79,10 +79,12 @@ def test_a_small_run_fills_every_table_and_the_detector_fires_on_the_incident(
     assert {"events", "dead_letters", "tasks", "task_status", "alerts", "events_per_minute"} \
         <= counts.keys()
     assert all(counts.values()), counts
-    assert alerts[0].kind is AlertKind.SPIKE
-    assert alerts[0].status is AlertStatus.OPEN
-    assert alerts[0].brand == INCIDENT_BRAND
-    assert alerts[0].polarity is Polarity.NEGATIVE
+    # The strike opens a negative spike on its brand. At some hours the texts drawn also
+    # open a small positive one beside it: angry posts the classifier labels positive
+    # (docs/classification.md, "Known errors"); both open at sequence 1, in either order.
+    opened = [(a.brand, a.polarity) for a in alerts
+              if a.kind is AlertKind.SPIKE and a.status is AlertStatus.OPEN]
+    assert (INCIDENT_BRAND, Polarity.NEGATIVE) in opened, opened
     assert int(history["n"]) > 0
     assert history["platforms"] == ["x"]
     assert history["brands"] == [INCIDENT_BRAND]
