@@ -173,6 +173,7 @@ def serve_precomputed_stages(services: Any, count: int) -> None:
     encoding, the producer, ClickHouse rows and inserts, the surge agent, commits."""
     import gc
 
+    from core.normalize import Source
     from core.pipeline import BatchOutput, Pipeline, RawRecord, dedup_key
     from lab.simulator import Simulator
 
@@ -195,7 +196,7 @@ def serve_precomputed_stages(services: Any, count: int) -> None:
             if focus is not None:
                 focus(index)
             done = outputs.get(record.value, nothing)
-            position = f"{record.topic}/{record.partition}/{record.offset}"
+            position = Source(record.topic, record.partition, record.offset).position
             seen = [pipeline.exact.is_duplicate(dedup_key(event), event.created_at.timestamp(),
                                                 position) for event, _ in done.normalized]
             out.normalized.extend((event, record) for event, _ in done.normalized)
